@@ -1,0 +1,167 @@
+"""Who is calling: the session cookie, CSRF, roles, and the decorators views use to require them.
+
+Views call `current_therapist()` / `current_client()`; services then scope every query to that
+person, so access control cannot be forgotten in a view.
+"""
+
+from __future__ import annotations
+
+import hmac
+from functools import wraps
+
+from flask import Flask, Response, current_app, g, request
+from flask_smorest import Blueprint
+
+from server.database import mark_writing, unmark_writing
+from server.errors import Forbidden, Unauthorized
+from server.models import Client, Therapist
+from server.services import device_sessions
+from server.services.device_sessions import Principal
+
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# These act without the authority of any existing session (they create a new one), so they work
+# whatever cookie the browser still holds; the old session is ended when the new one starts.
+SIGN_IN_ENDPOINTS = frozenset({"auth.register", "auth.login", "clients.claim_invite"})
+_NO_PRINCIPAL = object()
+
+
+def cookie_name() -> str:
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only and Path=/.
+    return "__Host-limber_session" if current_app.config["HTTPS"] else "limber_session"
+
+
+def session_token() -> str | None:
+    token = request.cookies.get(cookie_name())
+    return token if token and len(token) <= 100 else None
+
+
+def current_principal() -> Principal | None:
+    """The signed-in person for this request, resolved once per request."""
+    principal = g.get("principal", _NO_PRINCIPAL)
+    if principal is _NO_PRINCIPAL:
+        token = session_token()
+        principal = device_sessions.resolve_session(token) if token else None
+        g.principal = principal
+    return principal
+
+
+def require_principal(role: str | None = None) -> Principal:
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized("Sign in first.")
+    if role is not None and principal.role != role:
+        raise Forbidden(f"This is for {role}s only.")
+    return principal
+
+
+def current_therapist() -> Therapist:
+    return require_principal("therapist").therapist
+
+
+def current_client() -> Client:
+    return require_principal("client").client
+
+
+_AUTH_DOC = {
+    "security": [{"sessionCookie": [], "csrfToken": []}],
+    "responses": {
+        "401": {"$ref": "#/components/responses/UNAUTHORIZED"},
+        "403": {"$ref": "#/components/responses/FORBIDDEN"},
+    },
+}
+
+
+def signed_in(role: str | None = None):
+    """Require a signed-in therapist, client, or either (None), and document it in OpenAPI."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            require_principal(role)
+            return view(*args, **kwargs)
+
+        return Blueprint.doc(**_AUTH_DOC)(wrapper)
+
+    return decorator
+
+
+def replace_session(response: Response, token: str, role: str) -> None:
+    """Hand the browser its new session, ending the one its old cookie belonged to (if any)."""
+    previous = current_principal()
+    if previous is not None:
+        device_sessions.end_session(previous.session)
+    set_session_cookie(response, token, role)
+
+
+def set_session_cookie(response: Response, token: str, role: str) -> None:
+    response.set_cookie(
+        cookie_name(),
+        token,
+        max_age=int(device_sessions.idle_lifetime(role).total_seconds()),
+        httponly=True,
+        secure=current_app.config["HTTPS"],
+        samesite="Lax",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(
+        cookie_name(), httponly=True, secure=current_app.config["HTTPS"], samesite="Lax", path="/"
+    )
+
+
+def csrf_token() -> str:
+    return device_sessions.csrf_token_for(session_token() or "")
+
+
+def device_label(user_agent: str) -> str:
+    """A readable name for a device session ("Chrome on Android") from its User-Agent."""
+    browsers = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+    systems = (
+        ("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Mac OS X", "Mac"),
+        ("Windows", "Windows"), ("CrOS", "ChromeOS"), ("Linux", "Linux"),
+    )  # fmt: skip
+    browser = next((name for marker, name in browsers if marker in user_agent), "Browser")
+    system = next((name for marker, name in systems if marker in user_agent), "")
+    return f"{browser} on {system}" if system else browser
+
+
+def _check_csrf():
+    """Unsafe requests made with a live session cookie must carry the matching CSRF header."""
+    if request.method not in UNSAFE_METHODS or request.endpoint in SIGN_IN_ENDPOINTS:
+        return None
+    if current_principal() is None:
+        return None
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), csrf_token().encode()):
+        raise Forbidden(f"Missing or wrong {CSRF_HEADER} header; take it from GET /api/me.")
+    return None
+
+
+def _begin_request():
+    # g belongs to the app context, which a test (or a CLI command) may keep across requests.
+    g.pop("principal", None)
+    if request.method in UNSAFE_METHODS:
+        g.write_token = mark_writing()
+
+
+def _end_request_transactions(_error=None):
+    token = g.pop("write_token", None)
+    if token is not None:
+        unmark_writing(token)
+
+
+def _renew_cookie(response: Response) -> Response:
+    principal = g.get("principal")
+    if isinstance(principal, Principal) and principal.renewed and session_token():
+        set_session_cookie(response, session_token(), principal.role)
+    return response
+
+
+def register_access(app: Flask) -> None:
+    app.before_request(_begin_request)
+    app.before_request(_check_csrf)
+    app.after_request(_renew_cookie)
+    app.teardown_request(_end_request_transactions)

@@ -1,0 +1,26 @@
+"""Adherence and the therapist's dashboard."""
+
+from flask_smorest import Blueprint
+
+from server.api.access import current_therapist, signed_in
+from server.schemas.programs import AdherenceSchema, DashboardSchema
+from server.services import adherence
+
+blp = Blueprint("adherence", __name__, url_prefix="/api", description="Adherence and dashboard")
+
+
+@blp.route("/clients/<int:client_id>/adherence", methods=["GET"])
+@signed_in("therapist")
+@blp.response(200, AdherenceSchema)
+@blp.alt_response(404, description="No such client of yours")
+def client_adherence(client_id):
+    """Sessions done against planned (7 and 28 days), streak, pain trend and flags."""
+    return adherence.client_adherence(current_therapist(), client_id)
+
+
+@blp.route("/dashboard", methods=["GET"])
+@signed_in("therapist")
+@blp.response(200, DashboardSchema)
+def dashboard():
+    """All my current clients, those needing attention first."""
+    return {"clients": adherence.dashboard(current_therapist())}

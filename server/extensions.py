@@ -1,0 +1,18 @@
+"""Extension objects, created unbound here and initialised in `create_app`.
+
+Models and services import `db` from this module, so imports never loop back to the app.
+"""
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from server.orm import Base
+from server.openapi import LimberApi
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+api = LimberApi()
+# Keyed by the client address; ProxyFix (TRUSTED_PROXIES) makes that the real one behind a proxy.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -1,0 +1,17 @@
+"""All models, importable from one place (and all registered on the metadata for Alembic)."""
+
+from server.models.accounts import Client, DeviceSession, Invite, Therapist
+from server.models.library import Exercise, Routine, RoutineItem
+from server.models.programs import Assignment, SessionLog
+
+__all__ = [
+    "Assignment",
+    "Client",
+    "DeviceSession",
+    "Exercise",
+    "Invite",
+    "Routine",
+    "RoutineItem",
+    "SessionLog",
+    "Therapist",
+]

@@ -1,0 +1,45 @@
+"""The flask-smorest Api, adapted so the generated OpenAPI document tells the truth about errors."""
+
+from __future__ import annotations
+
+import http
+
+import marshmallow as ma
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem document, the shape of every error this API returns."""
+
+    type = ma.fields.String(metadata={"description": "Problem type URI (about:blank)"})
+    title = ma.fields.String(metadata={"description": "The HTTP status phrase"})
+    status = ma.fields.Integer(metadata={"description": "The HTTP status code"})
+    detail = ma.fields.String(metadata={"description": "What went wrong, for a person"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        metadata={"description": "Validation messages per field (only on 4xx validation errors)"},
+    )
+
+
+class LimberApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        # server.errors registers the project's single error renderer instead of flask-smorest's.
+        pass
+
+    def _register_responses(self):
+        """Document every error response as application/problem+json, which is what is sent."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)

@@ -1,0 +1,1 @@
+"""marshmallow schemas: they shape and validate input and output, nothing else."""

@@ -1,0 +1,1 @@
+"""The domain: typed functions that own queries, rules and commits. No request or g in here."""

@@ -1,0 +1,250 @@
+"""Adherence and pain trends: who keeps up, whose pain is rising, who stopped.
+
+The dashboard computes every client of a therapist with a fixed number of queries (clients,
+assignment schedules, per-client aggregates, the last 28 days of logs, first-week pain), never
+one query per client.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import case, func, select
+
+from server.extensions import db
+from server.models import Assignment, Client, SessionLog, Therapist
+from server.orm import utcnow
+from server.services.assignments import plan_of
+from server.services.clients import load_client
+from server.services.schedule import Plan, current_streak, local_today
+
+PAIN_HIGH = 7
+PAIN_RISE = 2
+INACTIVE_DAYS = 5
+TREND_DAYS = 90
+FLAG_ORDER = ("pain_rising", "inactive", "never_started")
+
+
+@dataclass(frozen=True)
+class Window:
+    days: int
+    done: int
+    planned: int
+
+    @property
+    def ratio(self) -> float | None:
+        """Share of planned sessions done, capped at 1; None when nothing was planned."""
+        if self.planned == 0:
+            return None
+        return round(min(self.done, self.planned) / self.planned, 3)
+
+
+@dataclass
+class ClientAdherence:
+    client: Client
+    today: date
+    last_7: Window
+    last_28: Window
+    last_session_at: datetime | None
+    first_week_pain_after: float | None
+    latest_week_pain_after: float | None
+    active_assignments: int
+    flags: list[str] = field(default_factory=list)
+    streak: int | None = None
+    pain_trend: list[dict] | None = None
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the queries found about one client, before any rule is applied."""
+
+    plans: dict[int, tuple[str, Plan]]  # assignment id -> (status, plan)
+    window_logs: list[tuple[int | None, date, int | None, datetime]]  # assignment, day, pain, at
+    first_day: date | None
+    last_session_at: datetime | None
+    first_week_pain_after: float | None
+
+
+_SCHEDULE_COLUMNS = (
+    Assignment.id,
+    Assignment.client_id,
+    Assignment.status,
+    Assignment.start_date,
+    Assignment.end_date,
+    Assignment.ended_on,
+    Assignment.weekdays,
+    Assignment.times_per_week,
+    Assignment.pauses,
+)
+
+
+def _window(plans: dict[int, tuple[str, Plan]], logs, today: date, days: int) -> Window:
+    first = today - timedelta(days=days - 1)
+    done_days = {(a, d) for a, d, _, _ in logs if a in plans and first <= d <= today}
+    planned = sum(plan.planned(first, today) for _, plan in plans.values())
+    return Window(days=days, done=len(done_days), planned=round(planned))
+
+
+def _average(values: list[int]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def _summarise(client: Client, facts: _Facts, today: date) -> ClientAdherence:
+    logs = facts.window_logs
+    latest_first = today - timedelta(days=6)
+    latest_pain = _average([p for _, d, p, _ in logs if p is not None and d >= latest_first])
+    active = [
+        plan
+        for status, plan in facts.plans.values()
+        if status == "active" and (plan.last_day is None or plan.last_day >= today)
+    ]
+    summary = ClientAdherence(
+        client=client,
+        today=today,
+        last_7=_window(facts.plans, logs, today, 7),
+        last_28=_window(facts.plans, logs, today, 28),
+        last_session_at=facts.last_session_at,
+        first_week_pain_after=facts.first_week_pain_after,
+        latest_week_pain_after=latest_pain,
+        active_assignments=len(active),
+    )
+    recent = max(logs, key=lambda row: row[3], default=None)
+    first_week_over = facts.first_day is not None and facts.first_day < latest_first
+    if (latest_pain is not None and latest_pain >= PAIN_HIGH) or (
+        recent is not None and recent[2] is not None and recent[2] >= PAIN_HIGH
+    ) or (
+        first_week_over
+        and latest_pain is not None
+        and facts.first_week_pain_after is not None
+        and latest_pain - facts.first_week_pain_after >= PAIN_RISE
+    ):
+        summary.flags.append("pain_rising")
+    started = [plan for plan in active if plan.start <= today]
+    if facts.first_day is None:
+        if started:
+            summary.flags.append("never_started")
+    elif started:
+        last_day = local_today(client.timezone, facts.last_session_at)
+        # A fresh assignment after a long break restarts the clock.
+        since = max([last_day, *(plan.start for plan in started)])
+        if (today - since).days >= INACTIVE_DAYS:
+            summary.flags.append("inactive")
+    return summary
+
+
+def _gather(clients: list[Client], todays: dict[int, date]) -> dict[int, _Facts]:
+    ids = [c.id for c in clients]
+    if not ids:
+        return {}
+    plans: dict[int, dict[int, tuple[str, Plan]]] = defaultdict(dict)
+    for row in db.session.execute(select(*_SCHEDULE_COLUMNS).where(Assignment.client_id.in_(ids))):
+        plans[row.client_id][row.id] = (row.status, plan_of(row))
+
+    firsts: dict[int, date] = {}
+    lasts: dict[int, datetime] = {}
+    for client_id, first_day, last_at in db.session.execute(
+        select(SessionLog.client_id, func.min(SessionLog.local_date), func.max(SessionLog.performed_at))
+        .where(SessionLog.client_id.in_(ids))
+        .group_by(SessionLog.client_id)
+    ):
+        firsts[client_id] = first_day
+        lasts[client_id] = last_at
+
+    window_start = min(todays.values()) - timedelta(days=27)
+    window_logs: dict[int, list] = defaultdict(list)
+    for client_id, assignment_id, day, pain, at in db.session.execute(
+        select(
+            SessionLog.client_id,
+            SessionLog.assignment_id,
+            SessionLog.local_date,
+            SessionLog.pain_after,
+            SessionLog.performed_at,
+        ).where(SessionLog.client_id.in_(ids), SessionLog.local_date >= window_start)
+    ):
+        window_logs[client_id].append((assignment_id, day, pain, at))
+
+    first_week: dict[int, float] = {}
+    if firsts:
+        first_week_end = case(
+            {cid: day + timedelta(days=6) for cid, day in firsts.items()},
+            value=SessionLog.client_id,
+        )
+        for client_id, average in db.session.execute(
+            select(SessionLog.client_id, func.avg(SessionLog.pain_after))
+            .where(
+                SessionLog.client_id.in_(list(firsts)),
+                SessionLog.local_date <= first_week_end,
+                SessionLog.pain_after.is_not(None),
+            )
+            .group_by(SessionLog.client_id)
+        ):
+            first_week[client_id] = round(float(average), 1)
+
+    return {
+        cid: _Facts(
+            plans=plans.get(cid, {}),
+            window_logs=window_logs.get(cid, []),
+            first_day=firsts.get(cid),
+            last_session_at=lasts.get(cid),
+            first_week_pain_after=first_week.get(cid),
+        )
+        for cid in ids
+    }
+
+
+def _attention_order(summary: ClientAdherence):
+    flag_rank = min((FLAG_ORDER.index(f) for f in summary.flags), default=len(FLAG_ORDER))
+    ratio = summary.last_7.ratio
+    return (flag_rank, ratio if ratio is not None else 2.0, summary.client.name.lower(), summary.client.id)
+
+
+def dashboard(therapist: Therapist, now: datetime | None = None) -> list[ClientAdherence]:
+    """All current clients of the therapist, those needing attention first."""
+    now = now or utcnow()
+    clients = list(
+        db.session.scalars(
+            select(Client).where(Client.therapist_id == therapist.id, Client.archived_at.is_(None))
+        )
+    )
+    todays = {c.id: local_today(c.timezone, now) for c in clients}
+    facts = _gather(clients, todays)
+    summaries = [_summarise(c, facts[c.id], todays[c.id]) for c in clients]
+    return sorted(summaries, key=_attention_order)
+
+
+def client_adherence(therapist: Therapist, client_id: int, now: datetime | None = None) -> ClientAdherence:
+    """One client's adherence, streak and the last 90 days of pain, for the client page."""
+    client = load_client(therapist, client_id)
+    today = local_today(client.timezone, now or utcnow())
+    facts = _gather([client], {client.id: today})[client.id]
+    summary = _summarise(client, facts, today)
+    done_days = set(
+        db.session.scalars(
+            select(SessionLog.local_date).where(SessionLog.client_id == client.id).distinct()
+        )
+    )
+    summary.streak = current_streak([plan for _, plan in facts.plans.values()], done_days, today)
+    trend_first = today - timedelta(days=TREND_DAYS - 1)
+    rows = db.session.execute(
+        select(
+            SessionLog.local_date,
+            func.avg(SessionLog.pain_before),
+            func.avg(SessionLog.pain_after),
+            func.count(),
+        )
+        .where(SessionLog.client_id == client.id, SessionLog.local_date >= trend_first)
+        .group_by(SessionLog.local_date)
+        .order_by(SessionLog.local_date)
+    )
+    summary.pain_trend = [
+        {
+            "date": day,
+            "pain_before": None if before is None else round(float(before), 1),
+            "pain_after": None if after is None else round(float(after), 1),
+            "sessions": count,
+        }
+        for day, before, after, count in rows
+    ]
+    return summary
