@@ -33,24 +33,44 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url, tmp_path_factory):
-    instance = tmp_path_factory.mktemp("instance")
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "INSTANCE_PATH": instance,
-            "PUBLIC_URL": "https://limber.test",
-        }
-    )
+def app_config(database_url, tmp_path_factory) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "INSTANCE_PATH": tmp_path_factory.mktemp("instance"),
+        "PUBLIC_URL": "https://limber.test",
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_config):
+    app = create_app(app_config)
     with app.app_context():
         _db.drop_all()
         with _db.engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         upgrade()
         routine_files.load_library(app.config["ROUTINES_PATH"])
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture()
+def another_app(app, app_config):
+    """Build a second app on the same database with some settings changed (never the shared one)."""
+    made = []
+
+    def build(**overrides):
+        other = create_app({**app_config, **overrides})
+        made.append(other)
+        return other
+
+    yield build
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from server import create_app
 from server.models import DeviceSession, Therapist
 from server.orm import utcnow
 from server.services.secrets import hash_token
@@ -42,16 +41,8 @@ def test_session_token_is_stored_only_as_a_hash(client, db):
     assert hash_token(token) in stored and token not in stored
 
 
-def test_secure_cookie_with_host_prefix_over_https(app):
-    secure = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-            "SECRET_KEY": app.config["SECRET_KEY"],
-            "INSTANCE_PATH": app.config["INSTANCE_PATH"],
-            "HTTPS": True,
-        }
-    )
+def test_secure_cookie_with_host_prefix_over_https(another_app):
+    secure = another_app(HTTPS=True)
     browser = secure.test_client()
     response = browser.post(
         "/api/auth/register",

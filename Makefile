@@ -1,0 +1,47 @@
+# Limber: `make run` serves the app on SQLite; `make test` runs every test on SQLite, then PostgreSQL.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export FLASK_APP := wsgi
+
+.PHONY: run test test-sqlite test-postgres bench install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+# Migrate, load the routine library, then serve with gunicorn until Ctrl-C.
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask routines load
+	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn --config server/gunicorn_conf.py wsgi:app
+
+test: install-dev
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install-dev
+	$(BIN)/python -m pytest
+
+test-postgres: install-dev
+	$(BIN)/python -m tests.support.postgres run -- $(BIN)/python -m pytest
+
+bench: install-dev
+	$(BIN)/python -m tests.bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .bench
