@@ -37,9 +37,10 @@ class Text(ma.fields.String):
         return text
 
 
-def Int(minimum: int, maximum: int, **kwargs) -> ma.fields.Integer:
-    """A whole number in a range; "5" or 5.5 is refused rather than quietly converted."""
-    return ma.fields.Integer(strict=True, validate=validate.Range(minimum, maximum), **kwargs)
+def Int(minimum: int, maximum: int, *, strict: bool = True, **kwargs) -> ma.fields.Integer:
+    """A whole number in a range. In JSON, "5" or 5.5 is refused rather than quietly converted;
+    query strings (strict=False) are text, so "5" is read as 5 there."""
+    return ma.fields.Integer(strict=strict, validate=validate.Range(minimum, maximum), **kwargs)
 
 
 @cache

@@ -24,7 +24,7 @@ class ExerciseQuerySchema(StrictSchema):
     region = one_of(REGIONS)
     kind = one_of(KINDS)
     equipment = one_of(EQUIPMENT)
-    level = Int(1, 3)
+    level = Int(1, 3, strict=False)
     q = Text(100, metadata={"description": "Words to find in the name, summary, steps or cues"})
 
 
