@@ -32,7 +32,9 @@ def load_routines():
     except routine_files.LibraryInvalid as invalid:
         for problem in invalid.problems:
             click.echo(problem, err=True)
-        raise click.ClickException(f"{len(invalid.problems)} problem(s) found; nothing was loaded")
+        raise click.ClickException(
+            f"{len(invalid.problems)} problem(s) found; nothing was loaded"
+        ) from invalid
     summary = ", ".join(f"{count} {what}" for what, count in sorted(report.counts.items()))
     click.echo(f"routines loaded: {summary or 'nothing to do'}")
 

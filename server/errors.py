@@ -11,7 +11,7 @@ from http import HTTPStatus
 
 from flask import Flask, json
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
@@ -112,6 +112,14 @@ def handle_integrity_error(error: IntegrityError):
     return problem_response(409, "This change conflicts with data already saved.")
 
 
+def handle_data_error(error: DataError):
+    # Schemas bound every value; this is the safety net so a value the database cannot hold is
+    # still the client's 422, never a 500.
+    db.session.rollback()
+    log.warning("data error: %s", type(error.orig).__name__)
+    return problem_response(422, "A value is out of the range this service can store.")
+
+
 def handle_http_exception(error: HTTPException):
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
@@ -137,4 +145,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(LimberError, handle_limber_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(HTTPException, handle_http_exception)

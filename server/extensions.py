@@ -8,8 +8,8 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
-from server.orm import Base
 from server.openapi import LimberApi
+from server.orm import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import http
 
 import marshmallow as ma
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
-
 
 PROBLEM_MIMETYPE = "application/problem+json"
 
@@ -43,3 +42,11 @@ class LimberApi(Api):
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_MIMETYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+class ApiBlueprint(Blueprint):
+    def problem(self, status: int, description: str):
+        """Document an error this operation answers with (always a problem document)."""
+        return self.alt_response(
+            status, schema=ProblemSchema, content_type=PROBLEM_MIMETYPE, description=description
+        )

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import delete
 
 from server import create_app
-from server.config import PROJECT_ROOT
 from server.extensions import db as _db
 from server.extensions import limiter
 from server.models import Therapist
 from server.services import routine_files
-
 
 
 @pytest.fixture(scope="session")
@@ -187,7 +185,7 @@ def session_upload(assignment: dict, **fields) -> dict:
     body = {
         "id": str(uuid.uuid4()),
         "assignment_id": assignment["id"],
-        "performed_at": datetime.now(timezone.utc).isoformat(),
+        "performed_at": datetime.now(UTC).isoformat(),
         "completed_items": list(range(len(assignment["routine"]["items"]))),
         "pain_before": 4,
         "pain_after": 3,

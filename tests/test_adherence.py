@@ -1,7 +1,7 @@
 """Adherence, pain trends, flags and the dashboard, at fixed instants in the clients' zones."""
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.models import Client, Therapist
@@ -32,7 +32,7 @@ class Practice:
             "pain_after": pain_after,
         }
         _, created = session_logs.record_session(
-            client, SessionLogInSchema().load(body), now=performed.astimezone(timezone.utc) + timedelta(hours=1)
+            client, SessionLogInSchema().load(body), now=performed.astimezone(UTC) + timedelta(hours=1)
         )
         assert created
 
@@ -63,10 +63,10 @@ def test_auckland_and_los_angeles_count_their_own_days(make, db):
     auckland, a_plan = practice.client("Ana", "Pacific/Auckland", start, times_per_week=7)
     los_angeles, l_plan = practice.client("Lou", "America/Los_Angeles", start, times_per_week=7)
     # The same instant, 2026-03-10 11:30 UTC, is the 11th in Auckland and the 10th in LA.
-    instant = datetime(2026, 3, 10, 11, 30, tzinfo=timezone.utc)
+    instant = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
     practice.log(auckland, a_plan, instant.astimezone(ZoneInfo("Pacific/Auckland")).replace(tzinfo=None))
     practice.log(los_angeles, l_plan, instant.astimezone(ZoneInfo("America/Los_Angeles")).replace(tzinfo=None))
-    now = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     a = adherence.client_adherence(practice.therapist, auckland.id, now=now)
     la = adherence.client_adherence(practice.therapist, los_angeles.id, now=now)
     assert a.today == date(2026, 3, 11) and la.today == date(2026, 3, 10)

@@ -1,6 +1,6 @@
 """Assigning routines, their schedules and lifecycle, and what a client sees today."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tests.conftest import session_upload
@@ -46,7 +46,7 @@ def test_the_client_keeps_the_routine_they_were_given(make):
     routine = therapist.post(
         "/api/routines", json={"name": "Original", "items": [{"exercise_id": exercises[0]["id"], "note": "v1"}]}
     ).get_json()
-    assignment = make.assignment(therapist, client["id"], routine_id=routine["id"])
+    make.assignment(therapist, client["id"], routine_id=routine["id"])
     therapist.put(f"/api/routines/{routine['id']}", json={
         "name": "Changed", "items": [{"exercise_id": exercises[1]["id"], "note": "v2"}],
     })
@@ -131,7 +131,7 @@ def test_today_shows_due_and_done(make):
 def test_future_assignments_are_not_shown_yet(make):
     therapist = make.therapist()
     client = make.client_of(therapist)
-    start = (datetime.now(timezone.utc) + timedelta(days=3)).date().isoformat()
+    start = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     make.assignment(therapist, client["id"], start_date=start)
     phone = make.phone(therapist, client["id"])
     assert phone.get("/api/today").get_json()["items"] == []

@@ -1,6 +1,6 @@
 """Calendar arithmetic: planned days, what is due, streaks, local dates across time zones."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from server.services.schedule import Plan, current_streak, is_due, local_today
 
@@ -73,17 +73,17 @@ def test_streak_without_any_plan_counts_consecutive_days():
 
 
 def test_local_today_in_auckland_and_los_angeles():
-    instant = datetime(2026, 3, 10, 11, 30, tzinfo=timezone.utc)
+    instant = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
     assert local_today("Pacific/Auckland", instant) == date(2026, 3, 11)
     assert local_today("America/Los_Angeles", instant) == date(2026, 3, 10)
-    assert local_today("America/Los_Angeles", datetime(2026, 3, 10, 6, 59, tzinfo=timezone.utc)) == date(2026, 3, 9)
+    assert local_today("America/Los_Angeles", datetime(2026, 3, 10, 6, 59, tzinfo=UTC)) == date(2026, 3, 9)
 
 
 def test_local_today_on_dst_change_days():
     # Los Angeles springs forward at 02:00 on 8 March 2026: 01:30 PST and 03:30 PDT are one day.
-    before = datetime(2026, 3, 8, 9, 30, tzinfo=timezone.utc)
-    after = datetime(2026, 3, 8, 10, 30, tzinfo=timezone.utc)
+    before = datetime(2026, 3, 8, 9, 30, tzinfo=UTC)
+    after = datetime(2026, 3, 8, 10, 30, tzinfo=UTC)
     assert local_today("America/Los_Angeles", before) == local_today("America/Los_Angeles", after) == date(2026, 3, 8)
     # London falls back on 25 October 2026; 23:30 UTC is still the 25th locally (GMT).
-    assert local_today("Europe/London", datetime(2026, 10, 25, 23, 30, tzinfo=timezone.utc)) == date(2026, 10, 25)
-    assert local_today("Europe/London", datetime(2026, 10, 24, 23, 30, tzinfo=timezone.utc)) == date(2026, 10, 25)
+    assert local_today("Europe/London", datetime(2026, 10, 25, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
+    assert local_today("Europe/London", datetime(2026, 10, 24, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)

@@ -1,7 +1,7 @@
 """Session logs: idempotent uploads, conflicts, time limits and history."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -56,7 +56,7 @@ def test_another_clients_id_is_a_conflict_not_a_leak(make):
 
 def test_time_limits(make):
     _, _, assignment, phone = setup_client(make)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     late = phone.post("/api/sessions", json=session_upload(assignment, performed_at=(now - timedelta(days=29)).isoformat()))
     assert late.status_code == 201
     too_late = phone.post("/api/sessions", json=session_upload(assignment, performed_at=(now - timedelta(days=31)).isoformat()))
@@ -71,10 +71,10 @@ def test_time_limits(make):
 
 def test_a_replay_after_the_window_still_gets_its_record(make, db):
     _, client, assignment, phone = setup_client(make)
-    body = session_upload(assignment, performed_at=(datetime.now(timezone.utc) - timedelta(days=29)).isoformat())
+    body = session_upload(assignment, performed_at=(datetime.now(UTC) - timedelta(days=29)).isoformat())
     assert phone.post("/api/sessions", json=body).status_code == 201
     # Days later the phone retries the same upload: it must hear "stored", not "too old".
-    days_later = datetime.now(timezone.utc) + timedelta(days=5)
+    days_later = datetime.now(UTC) + timedelta(days=5)
     log, created = session_logs.record_session(
         db.session.get(Client, client["id"]), SessionLogInSchema().load(body), now=days_later
     )
@@ -110,7 +110,7 @@ def test_session_input_is_validated(make):
 
 def test_history_between_dates(make):
     therapist, client, assignment, phone = setup_client(make)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ids = []
     for days_ago in (20, 10, 1):
         body = session_upload(assignment, performed_at=(now - timedelta(days=days_ago)).isoformat())
@@ -131,7 +131,7 @@ def test_history_between_dates(make):
 def test_local_date_follows_the_clients_time_zone(make):
     _, _, assignment, phone = setup_client(make, tz="Pacific/Auckland")
     # 11:30 UTC is already the next day in Auckland (UTC+12 or +13).
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     instant = (now - timedelta(days=1)).replace(hour=11, minute=30, second=0, microsecond=0)
     body = session_upload(assignment, performed_at=instant.isoformat(), id=str(uuid.uuid4()))
     stored = phone.post("/api/sessions", json=body).get_json()

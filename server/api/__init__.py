@@ -1,14 +1,26 @@
 """The JSON API under /api: one blueprint per resource area, all documented in OpenAPI."""
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from server.api import adherence, auth, clients, docs, library, programs, routines
 from server.extensions import api
+from server.schemas.common import MAX_ID
 
 API_BLUEPRINTS = (auth, clients, library, routines, programs, adherence)
 
 
+class IdConverter(IntegerConverter):
+    """An object id in a path: 1 to 2**31-1. Anything else cannot exist, so it is a plain 404
+    (and never reaches the database, where it would overflow the integer column)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 def register_api(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
+    api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     for module in API_BLUEPRINTS:
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)

@@ -1,18 +1,18 @@
 """Adherence and the therapist's dashboard."""
 
-from flask_smorest import Blueprint
 
 from server.api.access import current_therapist, signed_in
+from server.openapi import ApiBlueprint
 from server.schemas.programs import AdherenceSchema, DashboardSchema
 from server.services import adherence
 
-blp = Blueprint("adherence", __name__, url_prefix="/api", description="Adherence and dashboard")
+blp = ApiBlueprint("adherence", __name__, url_prefix="/api", description="Adherence and dashboard")
 
 
-@blp.route("/clients/<int:client_id>/adherence", methods=["GET"])
+@blp.route("/clients/<id:client_id>/adherence", methods=["GET"])
 @signed_in("therapist")
 @blp.response(200, AdherenceSchema)
-@blp.alt_response(404, description="No such client of yours")
+@blp.problem(404, "No such client of yours")
 def client_adherence(client_id):
     """Sessions done against planned (7 and 28 days), streak, pain trend and flags."""
     return adherence.client_adherence(current_therapist(), client_id)

@@ -1,7 +1,6 @@
 """Sign-up, sign-in, sign-out and the signed-in person's own sessions."""
 
 from flask import current_app, make_response, request
-from flask_smorest import Blueprint
 
 from server.api.access import (
     clear_session_cookie,
@@ -14,6 +13,7 @@ from server.api.access import (
     signed_in,
 )
 from server.extensions import limiter
+from server.openapi import ApiBlueprint
 from server.schemas.accounts import (
     DeviceSessionSchema,
     LoginSchema,
@@ -23,7 +23,7 @@ from server.schemas.accounts import (
 )
 from server.services import accounts, device_sessions
 
-blp = Blueprint("auth", __name__, url_prefix="/api", description="Accounts and sign-in")
+blp = ApiBlueprint("auth", __name__, url_prefix="/api", description="Accounts and sign-in")
 
 
 def _login_limit() -> str:
@@ -55,7 +55,7 @@ def signed_in_response(token: str, status: int, *, therapist=None, client=None):
 @blp.route("/auth/register", methods=["POST"])
 @blp.arguments(RegisterSchema)
 @blp.response(201, MeSchema)
-@blp.alt_response(409, description="The email already has an account")
+@blp.problem(409, "The email already has an account")
 def register(data):
     """Create a therapist account and sign in."""
     therapist, token = accounts.register_therapist(
@@ -69,8 +69,8 @@ def register(data):
 @limiter.limit(_login_limit, key_func=_login_account_key, deduct_when=lambda r: r.status_code == 401)
 @blp.arguments(LoginSchema)
 @blp.response(200, MeSchema)
-@blp.alt_response(401, description="Email or password is not right (the same answer for both)")
-@blp.alt_response(429, description="Too many attempts from this address or for this account")
+@blp.problem(401, "Email or password is not right (the same answer for both)")
+@blp.problem(429, "Too many attempts from this address or for this account")
 def login(data):
     """Sign a therapist in; a new session token every time."""
     therapist, token = accounts.log_in(
@@ -94,7 +94,7 @@ def logout():
 @signed_in("therapist")
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
-@blp.alt_response(422, description="The current password is not right, or the new one is too weak")
+@blp.problem(422, "The current password is not right, or the new one is too weak")
 def change_password(data):
     """Change the password; every other session of this therapist ends."""
     accounts.change_password(
@@ -139,7 +139,7 @@ def end_all_my_sessions():
     return response
 
 
-@blp.route("/me/sessions/<int:session_id>", methods=["DELETE"])
+@blp.route("/me/sessions/<id:session_id>", methods=["DELETE"])
 @signed_in()
 @blp.response(204)
 def end_my_session(session_id):

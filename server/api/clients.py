@@ -1,11 +1,11 @@
 """A therapist's clients, their invites and devices; claiming an invite on a phone."""
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from server.api.access import current_therapist, device_label, signed_in
 from server.api.auth import signed_in_response
 from server.extensions import limiter
+from server.openapi import ApiBlueprint
 from server.schemas.accounts import DeviceSessionSchema, MeSchema
 from server.schemas.clients import (
     ClaimSchema,
@@ -17,7 +17,7 @@ from server.schemas.clients import (
 )
 from server.services import clients, invites
 
-blp = Blueprint("clients", __name__, url_prefix="/api", description="Clients, invites and devices")
+blp = ApiBlueprint("clients", __name__, url_prefix="/api", description="Clients, invites and devices")
 
 
 def _public_origin() -> str:
@@ -42,39 +42,39 @@ def create_client(data):
     return clients.create_client(current_therapist(), data["name"], data["timezone"], data["email"])
 
 
-@blp.route("/clients/<int:client_id>", methods=["GET"])
+@blp.route("/clients/<id:client_id>", methods=["GET"])
 @signed_in("therapist")
 @blp.response(200, ClientSchema)
-@blp.alt_response(404, description="No such client of yours")
+@blp.problem(404, "No such client of yours")
 def get_client(client_id):
     """One client."""
     return clients.load_client(current_therapist(), client_id)
 
 
-@blp.route("/clients/<int:client_id>", methods=["PATCH"])
+@blp.route("/clients/<id:client_id>", methods=["PATCH"])
 @signed_in("therapist")
 @blp.arguments(ClientUpdateSchema)
 @blp.response(200, ClientSchema)
-@blp.alt_response(404, description="No such client of yours")
+@blp.problem(404, "No such client of yours")
 def update_client(data, client_id):
     """Rename, change time zone or email, archive or restore a client."""
     return clients.update_client(current_therapist(), client_id, data)
 
 
-@blp.route("/clients/<int:client_id>", methods=["DELETE"])
+@blp.route("/clients/<id:client_id>", methods=["DELETE"])
 @signed_in("therapist")
 @blp.response(204)
-@blp.alt_response(404, description="No such client of yours")
+@blp.problem(404, "No such client of yours")
 def delete_client(client_id):
     """Delete a client and everything recorded about them, for good."""
     clients.delete_client(current_therapist(), client_id)
     return "", 204
 
 
-@blp.route("/clients/<int:client_id>/invites", methods=["POST"])
+@blp.route("/clients/<id:client_id>/invites", methods=["POST"])
 @signed_in("therapist")
 @blp.response(201, InviteSchema)
-@blp.alt_response(404, description="No such client of yours")
+@blp.problem(404, "No such client of yours")
 def create_invite(client_id):
     """A single-use invite for the client's phone (earlier unused ones stop working)."""
     code, invite = invites.create_invite(current_therapist(), client_id)
@@ -89,7 +89,7 @@ def create_invite(client_id):
 @blp.route("/invites/<code>/qr.svg", methods=["GET"])
 @signed_in("therapist")
 @blp.response(200, content_type="image/svg+xml", description="The join link as a QR code")
-@blp.alt_response(404, description="No such open invite of one of your clients")
+@blp.problem(404, "No such open invite of one of your clients")
 def invite_qr(code):
     """The invite's join link as an SVG QR code, to show on screen or print."""
     svg = invites.invite_qr_svg(current_therapist(), code, _public_origin())
@@ -105,27 +105,27 @@ def _claim_limit() -> str:
 @limiter.limit(_claim_limit)
 @blp.arguments(ClaimSchema)
 @blp.response(200, MeSchema)
-@blp.alt_response(422, description="The code is unknown, used or expired (all answer alike)")
-@blp.alt_response(429, description="Too many attempts from this address")
+@blp.problem(422, "The code is unknown, used or expired (all answer alike)")
+@blp.problem(429, "Too many attempts from this address")
 def claim_invite(data):
     """Use an invite on the client's phone: signs this device in as the client."""
     client, token = invites.claim_invite(data["code"], device_label(request.user_agent.string))
     return signed_in_response(token, 200, client=client)
 
 
-@blp.route("/clients/<int:client_id>/devices", methods=["GET"])
+@blp.route("/clients/<id:client_id>/devices", methods=["GET"])
 @signed_in("therapist")
 @blp.response(200, DeviceSessionSchema(many=True))
-@blp.alt_response(404, description="No such client of yours")
+@blp.problem(404, "No such client of yours")
 def list_devices(client_id):
     """The client's signed-in phones."""
     return clients.list_devices(current_therapist(), client_id)
 
 
-@blp.route("/clients/<int:client_id>/devices/<int:session_id>", methods=["DELETE"])
+@blp.route("/clients/<id:client_id>/devices/<id:session_id>", methods=["DELETE"])
 @signed_in("therapist")
 @blp.response(204)
-@blp.alt_response(404, description="No such client of yours, or no such device")
+@blp.problem(404, "No such client of yours, or no such device")
 def revoke_device(client_id, session_id):
     """Sign one of the client's phones out."""
     clients.revoke_device(current_therapist(), client_id, session_id)

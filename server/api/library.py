@@ -1,9 +1,9 @@
 """The exercise library, starter templates and the safety text."""
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from server.api.access import current_therapist, signed_in
+from server.openapi import ApiBlueprint
 from server.schemas.library import (
     ExerciseCreateSchema,
     ExerciseQuerySchema,
@@ -13,7 +13,7 @@ from server.schemas.library import (
 from server.schemas.routines import RoutineSchema
 from server.services import library, routine_files
 
-blp = Blueprint("library", __name__, url_prefix="/api", description="Exercise library and templates")
+blp = ApiBlueprint("library", __name__, url_prefix="/api", description="Exercise library and templates")
 
 
 @blp.route("/exercises", methods=["GET"])
@@ -25,10 +25,10 @@ def search_exercises(query):
     return library.search_exercises(current_therapist(), **query)
 
 
-@blp.route("/exercises/<int:exercise_id>", methods=["GET"])
+@blp.route("/exercises/<id:exercise_id>", methods=["GET"])
 @signed_in("therapist")
 @blp.response(200, ExerciseSchema)
-@blp.alt_response(404, description="No such exercise")
+@blp.problem(404, "No such exercise")
 def get_exercise(exercise_id):
     """One exercise with its steps, cues, cautions and default dose."""
     return library.load_exercise(current_therapist(), exercise_id)

@@ -1,8 +1,8 @@
 """Assignments (therapist side), today's routines and session logs (client side)."""
 
-from flask_smorest import Blueprint
 
 from server.api.access import current_client, current_therapist, signed_in
+from server.openapi import ApiBlueprint
 from server.schemas.programs import (
     AssignmentCreateSchema,
     AssignmentSchema,
@@ -14,44 +14,44 @@ from server.schemas.programs import (
 )
 from server.services import assignments, session_logs
 
-blp = Blueprint("programs", __name__, url_prefix="/api", description="Assignments and sessions")
+blp = ApiBlueprint("programs", __name__, url_prefix="/api", description="Assignments and sessions")
 
 
-@blp.route("/clients/<int:client_id>/assignments", methods=["GET"])
+@blp.route("/clients/<id:client_id>/assignments", methods=["GET"])
 @signed_in("therapist")
 @blp.response(200, AssignmentSchema(many=True))
-@blp.alt_response(404, description="No such client of yours")
+@blp.problem(404, "No such client of yours")
 def list_assignments(client_id):
     """Everything given to a client, newest first."""
     return assignments.list_assignments(current_therapist(), client_id)
 
 
-@blp.route("/clients/<int:client_id>/assignments", methods=["POST"])
+@blp.route("/clients/<id:client_id>/assignments", methods=["POST"])
 @signed_in("therapist")
 @blp.arguments(AssignmentCreateSchema)
 @blp.response(201, AssignmentSchema)
-@blp.alt_response(404, description="No such client, routine or template of yours")
+@blp.problem(404, "No such client, routine or template of yours")
 def create_assignment(data, client_id):
     """Assign a routine or template to a client with a schedule and today's note."""
     return assignments.create_assignment(current_therapist(), client_id, data)
 
 
-@blp.route("/assignments/<int:assignment_id>", methods=["PATCH"])
+@blp.route("/assignments/<id:assignment_id>", methods=["PATCH"])
 @signed_in("therapist")
 @blp.arguments(AssignmentUpdateSchema)
 @blp.response(200, AssignmentSchema)
-@blp.alt_response(404, description="No such assignment of one of your clients")
-@blp.alt_response(409, description="The assignment has ended")
+@blp.problem(404, "No such assignment of one of your clients")
+@blp.problem(409, "The assignment has ended")
 def update_assignment(data, assignment_id):
     """Pause, resume or end an assignment, or edit its schedule, end date, title or note."""
     return assignments.update_assignment(current_therapist(), assignment_id, data)
 
 
-@blp.route("/clients/<int:client_id>/sessions", methods=["GET"])
+@blp.route("/clients/<id:client_id>/sessions", methods=["GET"])
 @signed_in("therapist")
 @blp.arguments(HistoryQuerySchema, location="query")
 @blp.response(200, SessionLogSchema(many=True))
-@blp.alt_response(404, description="No such client of yours")
+@blp.problem(404, "No such client of yours")
 def client_sessions(query, client_id):
     """A client's session logs between two of their local dates, newest first."""
     return session_logs.list_client_sessions(
@@ -81,7 +81,7 @@ def my_sessions(query):
 @blp.arguments(SessionLogInSchema)
 @blp.response(201, SessionLogSchema, description="Stored")
 @blp.alt_response(200, schema=SessionLogSchema, description="Already stored: the same upload again")
-@blp.alt_response(409, description="This id was already used for a different session")
+@blp.problem(409, "This id was already used for a different session")
 def log_session(data):
     """Log a session done; safe to retry, the phone's UUID makes it happen once."""
     log, created = session_logs.record_session(current_client(), data)

@@ -1,8 +1,8 @@
 """A therapist's routines and own templates."""
 
-from flask_smorest import Blueprint
 
 from server.api.access import current_therapist, signed_in
+from server.openapi import ApiBlueprint
 from server.schemas.routines import (
     RoutineCreateSchema,
     RoutineListQuerySchema,
@@ -11,7 +11,7 @@ from server.schemas.routines import (
 )
 from server.services import routines
 
-blp = Blueprint("routines", __name__, url_prefix="/api", description="Routines")
+blp = ApiBlueprint("routines", __name__, url_prefix="/api", description="Routines")
 
 
 @blp.route("/routines", methods=["GET"])
@@ -27,35 +27,35 @@ def list_routines(query):
 @signed_in("therapist")
 @blp.arguments(RoutineCreateSchema)
 @blp.response(201, RoutineSchema)
-@blp.alt_response(404, description="copy_of names no routine or template of yours")
+@blp.problem(404, "copy_of names no routine or template of yours")
 def create_routine(data):
     """Build a routine from exercises, or copy a template or routine (copy_of)."""
     return routines.create_routine(current_therapist(), data)
 
 
-@blp.route("/routines/<int:routine_id>", methods=["GET"])
+@blp.route("/routines/<id:routine_id>", methods=["GET"])
 @signed_in("therapist")
 @blp.response(200, RoutineSchema)
-@blp.alt_response(404, description="No such routine of yours or template")
+@blp.problem(404, "No such routine of yours or template")
 def get_routine(routine_id):
     """One of my routines, or a library template."""
     return routines.load_routine(current_therapist(), routine_id)
 
 
-@blp.route("/routines/<int:routine_id>", methods=["PUT"])
+@blp.route("/routines/<id:routine_id>", methods=["PUT"])
 @signed_in("therapist")
 @blp.arguments(RoutineReplaceSchema)
 @blp.response(200, RoutineSchema)
-@blp.alt_response(404, description="No such routine of yours")
+@blp.problem(404, "No such routine of yours")
 def replace_routine(data, routine_id):
     """Replace a routine's name, notes and items (clients keep what they were given)."""
     return routines.replace_routine(current_therapist(), routine_id, data)
 
 
-@blp.route("/routines/<int:routine_id>", methods=["DELETE"])
+@blp.route("/routines/<id:routine_id>", methods=["DELETE"])
 @signed_in("therapist")
 @blp.response(204)
-@blp.alt_response(404, description="No such routine of yours")
+@blp.problem(404, "No such routine of yours")
 def delete_routine(routine_id):
     """Delete a routine; assignments made from it are not affected."""
     routines.delete_routine(current_therapist(), routine_id)

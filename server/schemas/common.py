@@ -43,6 +43,15 @@ def Int(minimum: int, maximum: int, *, strict: bool = True, **kwargs) -> ma.fiel
     return ma.fields.Integer(strict=strict, validate=validate.Range(minimum, maximum), **kwargs)
 
 
+# Ids are 32-bit integers in both databases; anything larger can only be a missing object.
+MAX_ID = 2**31 - 1
+
+
+def Id(**kwargs) -> ma.fields.Integer:
+    """A reference to a stored object by its id."""
+    return ma.fields.Integer(strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
+
+
 @cache
 def _known_timezones() -> frozenset[str]:
     return frozenset(available_timezones())

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from server.schemas.common import Int, StrictSchema, Text, weekdays
+from server.schemas.common import Id, Int, StrictSchema, Text, weekdays
 from server.schemas.library import illustration_url
 from server.services.schedule import WEEKDAY_NAMES
 
@@ -22,9 +22,7 @@ class _ScheduleFields(StrictSchema):
 
 
 class AssignmentCreateSchema(_ScheduleFields):
-    routine_id = ma.fields.Integer(
-        strict=True, required=True, metadata={"description": "One of your routines or a template"}
-    )
+    routine_id = Id(required=True, metadata={"description": "One of your routines or a template"})
     title = Text(120)
     start_date = ma.fields.Date(metadata={"description": "Default: the client's today"})
     end_date = ma.fields.Date(allow_none=True)
@@ -99,7 +97,7 @@ class TodaySchema(ma.Schema):
 
 class SessionLogInSchema(StrictSchema):
     id = ma.fields.UUID(required=True, metadata={"description": "Made on the phone; the idempotency key"})
-    assignment_id = ma.fields.Integer(strict=True, required=True)
+    assignment_id = Id(required=True)
     performed_at = ma.fields.AwareDateTime(required=True, metadata={"description": "With offset or Z"})
     completed_items = ma.fields.List(
         Int(0, 99), load_default=list, validate=validate.Length(max=100),

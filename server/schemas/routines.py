@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from server.schemas.common import Int, StrictSchema, Text
+from server.schemas.common import Id, Int, StrictSchema, Text
 from server.schemas.library import illustration_url
 from server.services.dosing import dose_of
 from server.services.routines import routine_minutes
@@ -14,7 +14,7 @@ MAX_ITEMS = 30
 class RoutineItemInSchema(StrictSchema):
     """One exercise in a routine; dose fields left out take the exercise's default."""
 
-    exercise_id = ma.fields.Integer(strict=True, required=True)
+    exercise_id = Id(required=True)
     note = Text(300, allow_empty=True, load_default="")
     sets = Int(1, 10)
     reps = Int(1, 100)
@@ -46,8 +46,7 @@ class _RoutineTextFields(StrictSchema):
 class RoutineCreateSchema(_RoutineTextFields):
     name = Text(120)
     items = _items()
-    copy_of = ma.fields.Integer(
-        strict=True,
+    copy_of = Id(
         metadata={"description": "Copy this routine or template (items and notes) instead of giving items"},
     )
 

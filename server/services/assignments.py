@@ -10,9 +10,9 @@ from sqlalchemy import select
 from server.errors import Conflict, Invalid, NotFound
 from server.extensions import db
 from server.models import Assignment, Client, SessionLog, Therapist
+from server.orm import utcnow
 from server.services import routines
 from server.services.clients import load_client
-from server.orm import utcnow
 from server.services.schedule import Plan, is_due, local_today, week_start
 
 DEFAULT_TIMES_PER_WEEK = 3

@@ -241,7 +241,7 @@ def _load_templates(library: Library, exercises: dict[str, Exercise], report: Lo
                 position=position,
                 exercise_id=exercise_id,
                 note=note,
-                **dict(zip(DOSE_FIELDS, dose)),
+                **dict(zip(DOSE_FIELDS, dose, strict=False)),
             )
             for position, (exercise_id, *dose, note) in enumerate(wanted_items)
         ]
