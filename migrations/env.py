@@ -17,6 +17,14 @@ config.set_main_option(
 )
 
 
+def render_item(type_, obj, autogen_context):
+    """Write the app's UTCDateTime as a plain timezone-aware DateTime, so no revision imports the
+    application (a revision must keep working when the app's code moves on)."""
+    if type_ == "type" and type(obj).__name__ == "UTCDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline():
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -40,7 +48,12 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
 
     with database.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=database.metadata, **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=database.metadata,
+            render_item=render_item,
+            **conf_args,
+        )
         with context.begin_transaction():
             context.run_migrations()
 
