@@ -3,6 +3,7 @@
 from server.models.accounts import Client, DeviceSession, Invite, Therapist
 from server.models.library import Exercise, Routine, RoutineItem
 from server.models.programs import Assignment, SessionLog
+from server.models.push import Notification, PushSubscription, Reminder
 
 __all__ = [
     "Assignment",
@@ -10,6 +11,9 @@ __all__ = [
     "DeviceSession",
     "Exercise",
     "Invite",
+    "Notification",
+    "PushSubscription",
+    "Reminder",
     "Routine",
     "RoutineItem",
     "SessionLog",
