@@ -16,6 +16,7 @@ from server.config import Config, read_or_create_secret
 from server.database import configure_sqlite, sqlite_engine_options
 from server.errors import register_error_handlers
 from server.extensions import api, db, limiter, migrate
+from server.json_input import SafeJSONProvider
 from server.web import bp as web_blueprint
 
 MIGRATIONS_PATH = Path(__file__).resolve().parent.parent / "migrations"
@@ -29,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(instance_path), static_folder=None)
     app.config.update(settings)
+    app.json = SafeJSONProvider(app)
     _register_secret_key(app)
     _register_extensions(app)
     register_error_handlers(app)

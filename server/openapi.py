@@ -8,6 +8,8 @@ import marshmallow as ma
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 
+from server.json_input import SafeJSONParser
+
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
@@ -45,6 +47,8 @@ class LimberApi(Api):
 
 
 class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = SafeJSONParser()
+
     def problem(self, status: int, description: str):
         """Document an error this operation answers with (always a problem document)."""
         return self.alt_response(
