@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import swagger_ui_bundle
-from flask import Blueprint, abort, send_from_directory
+from flask import Blueprint, Response, abort, send_from_directory
 
 DOCS_PAGE = Path(__file__).resolve().parent.parent / "static" / "api-docs"
 SWAGGER_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js"})
@@ -13,12 +13,12 @@ bp = Blueprint("api_docs", __name__, url_prefix="/api/docs")
 
 @bp.get("")
 def page():
-    return send_from_directory(DOCS_PAGE, "index.html")
+    return Response((DOCS_PAGE / "index.html").read_bytes(), mimetype="text/html")
 
 
 @bp.get("/init.js")
 def init_script():
-    return send_from_directory(DOCS_PAGE, "init.js")
+    return Response((DOCS_PAGE / "init.js").read_bytes(), mimetype="text/javascript")
 
 
 @bp.get("/assets/<name>")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
 from server.orm import UTCDateTime, utcnow
+from server.services.dosing import dose_of
 
 
 class Exercise(db.Model):
@@ -51,6 +52,10 @@ class Exercise(db.Model):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def dose(self) -> dict:
+        return dose_of(self)
 
 
 class Routine(db.Model):
@@ -112,3 +117,7 @@ class RoutineItem(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
 
     exercise: Mapped[Exercise] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def dose(self) -> dict:
+        return dose_of(self)

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from server.schemas.common import StrictSchema, Text
+from server.schemas.common import StrictSchema, Text, computed
 
 # Long passphrases are welcome; the cap only stops hashing megabytes.
 PASSWORD = dict(required=True, validate=validate.Length(min=10, max=256), load_only=True)
@@ -37,7 +37,7 @@ class ClientSelfSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     timezone = ma.fields.String()
-    therapist_name = ma.fields.Function(lambda client: client.therapist.name)
+    therapist_name = computed(lambda client: client.therapist.name, "string")
 
 
 class MeSchema(ma.Schema):

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from server.schemas.common import StrictSchema, Text, TimeZone
+from server.schemas.common import StrictSchema, Text, TimeZone, computed
 
 
 class ClientCreateSchema(StrictSchema):
@@ -27,7 +27,7 @@ class ClientSchema(ma.Schema):
     email = ma.fields.String(allow_none=True)
     timezone = ma.fields.String()
     created_at = ma.fields.AwareDateTime()
-    archived = ma.fields.Function(lambda client: client.archived_at is not None, dump_only=True)
+    archived = computed(lambda client: client.archived_at is not None, "boolean")
 
 
 class ClientListQuerySchema(StrictSchema):

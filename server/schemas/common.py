@@ -69,6 +69,20 @@ class TimeZone(ma.fields.String):
         return name
 
 
+def computed(function, openapi_type: str, **kwargs) -> ma.fields.Function:
+    """An output value computed from the object, with its type stated for the OpenAPI document."""
+    metadata = {"type": openapi_type, **kwargs.pop("metadata", {})}
+    return ma.fields.Function(function, metadata=metadata, **kwargs)
+
+
+class DoseOutSchema(ma.Schema):
+    sets = ma.fields.Integer()
+    reps = ma.fields.Integer(allow_none=True)
+    hold_seconds = ma.fields.Integer(allow_none=True)
+    sides = ma.fields.Integer(metadata={"description": "2 = left side then right side"})
+    rest_seconds = ma.fields.Integer()
+
+
 def one_of(choices, **kwargs) -> ma.fields.String:
     return ma.fields.String(validate=validate.OneOf(choices), **kwargs)
 

@@ -6,14 +6,15 @@ from server.schemas.common import (
     EQUIPMENT,
     KINDS,
     REGIONS,
+    DoseOutSchema,
     DoseSchema,
     Int,
     StrictSchema,
     Text,
+    computed,
     list_of_choices,
     one_of,
 )
-from server.services.dosing import dose_of
 
 
 def illustration_url(illustration: str | None) -> str | None:
@@ -40,11 +41,11 @@ class ExerciseSchema(ma.Schema):
     steps = ma.fields.List(ma.fields.String())
     cues = ma.fields.List(ma.fields.String())
     cautions = ma.fields.List(ma.fields.String())
-    dose = ma.fields.Function(dose_of, metadata={"description": "The default dose"})
-    illustration_url = ma.fields.Function(
-        lambda exercise: illustration_url(exercise.illustration), allow_none=True
+    dose = ma.fields.Nested(DoseOutSchema, metadata={"description": "The default dose"})
+    illustration_url = computed(
+        lambda exercise: illustration_url(exercise.illustration), "string", allow_none=True
     )
-    own = ma.fields.Function(lambda exercise: exercise.owner_id is not None)
+    own = computed(lambda exercise: exercise.owner_id is not None, "boolean")
 
 
 class ExerciseCreateSchema(StrictSchema):

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from server.schemas.common import Id, Int, StrictSchema, Text, weekdays
+from server.schemas.common import DoseOutSchema, Id, Int, StrictSchema, Text, computed, weekdays
 from server.schemas.library import illustration_url
 from server.services.schedule import WEEKDAY_NAMES
 
@@ -50,10 +50,10 @@ class SnapshotItemSchema(ma.Schema):
     steps = ma.fields.List(ma.fields.String())
     cues = ma.fields.List(ma.fields.String())
     cautions = ma.fields.List(ma.fields.String())
-    illustration_url = ma.fields.Function(
-        lambda item: illustration_url(item["illustration"]), allow_none=True
+    illustration_url = computed(
+        lambda item: illustration_url(item["illustration"]), "string", allow_none=True
     )
-    dose = ma.fields.Dict()
+    dose = ma.fields.Nested(DoseOutSchema)
     note = ma.fields.String()
 
 
@@ -69,9 +69,11 @@ class AssignmentSchema(ma.Schema):
     title = ma.fields.String()
     routine = ma.fields.Nested(SnapshotSchema)
     estimated_minutes = ma.fields.Integer()
-    weekdays = ma.fields.Function(
+    weekdays = computed(
         lambda a: None if a.weekdays is None else [WEEKDAY_NAMES[d] for d in a.weekdays],
+        "array",
         allow_none=True,
+        metadata={"items": {"type": "string", "enum": list(WEEKDAY_NAMES)}},
     )
     times_per_week = ma.fields.Integer(allow_none=True)
     start_date = ma.fields.Date()

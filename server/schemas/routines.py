@@ -3,9 +3,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from server.schemas.common import Id, Int, StrictSchema, Text
+from server.schemas.common import DoseOutSchema, Id, Int, StrictSchema, Text, computed
 from server.schemas.library import illustration_url
-from server.services.dosing import dose_of
 from server.services.routines import routine_minutes
 
 MAX_ITEMS = 30
@@ -70,13 +69,13 @@ class ExerciseBriefSchema(ma.Schema):
     level = ma.fields.Integer()
     regions = ma.fields.List(ma.fields.String())
     equipment = ma.fields.List(ma.fields.String())
-    illustration_url = ma.fields.Function(lambda e: illustration_url(e.illustration), allow_none=True)
+    illustration_url = computed(lambda e: illustration_url(e.illustration), "string", allow_none=True)
 
 
 class RoutineItemSchema(ma.Schema):
     position = ma.fields.Integer()
     exercise = ma.fields.Nested(ExerciseBriefSchema)
-    dose = ma.fields.Function(dose_of)
+    dose = ma.fields.Nested(DoseOutSchema)
     note = ma.fields.String()
 
 
@@ -85,8 +84,9 @@ class RoutineSchema(ma.Schema):
     name = ma.fields.String()
     slug = ma.fields.String(allow_none=True)
     is_template = ma.fields.Boolean()
-    library = ma.fields.Function(
+    library = computed(
         lambda routine: routine.owner_id is None,
+        "boolean",
         metadata={"description": "true for Limber's starter templates (read-only)"},
     )
     purpose = ma.fields.String()
@@ -94,6 +94,6 @@ class RoutineSchema(ma.Schema):
     frequency = ma.fields.String()
     frequency_per_week = ma.fields.Integer(allow_none=True)
     progression = ma.fields.String()
-    estimated_minutes = ma.fields.Function(routine_minutes)
+    estimated_minutes = computed(routine_minutes, "integer")
     items = ma.fields.List(ma.fields.Nested(RoutineItemSchema))
     updated_at = ma.fields.AwareDateTime()
