@@ -159,7 +159,7 @@ def upgrade():
     sa.Column('sides', sa.Integer(), nullable=False),
     sa.Column('rest_seconds', sa.Integer(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.ForeignKeyConstraint(['exercise_id'], ['exercises.id'], name=op.f('fk_routine_items_exercise_id_exercises'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['exercise_id'], ['exercises.id'], name=op.f('fk_routine_items_exercise_id_exercises'), initially='DEFERRED', deferrable=True),
     sa.ForeignKeyConstraint(['routine_id'], ['routines.id'], name=op.f('fk_routine_items_routine_id_routines'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_routine_items'))
     )

@@ -105,9 +105,11 @@ class RoutineItem(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     routine_id: Mapped[int] = mapped_column(ForeignKey("routines.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    # RESTRICT: an exercise in use cannot disappear from under a routine.
+    # No cascade: an exercise in use cannot disappear from under a routine. Checked at commit, so
+    # deleting a therapist removes their routines and their own exercises in one statement
+    # whatever order the database's cascades run in.
     exercise_id: Mapped[int] = mapped_column(
-        ForeignKey("exercises.id", ondelete="RESTRICT"), index=True
+        ForeignKey("exercises.id", deferrable=True, initially="DEFERRED"), index=True
     )
     sets: Mapped[int] = mapped_column(Integer)
     reps: Mapped[int | None] = mapped_column(Integer)

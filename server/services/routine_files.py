@@ -57,7 +57,13 @@ def _flatten(messages, prefix: str = "") -> list[str]:
     if isinstance(messages, dict):
         lines = []
         for key, value in messages.items():
-            name = f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}" if prefix else str(key)
+            name = (
+                f"{prefix}[{key}]"
+                if isinstance(key, int)
+                else f"{prefix}.{key}"
+                if prefix
+                else str(key)
+            )
             lines.extend(_flatten(value, name))
         return lines
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
@@ -88,7 +94,11 @@ def _label_entries(messages: dict, entries: list) -> dict:
         return messages
     labelled = {}
     for index, value in nested.items():
-        slug = entries[index].get("slug") if isinstance(index, int) and index < len(entries) and isinstance(entries[index], dict) else None
+        slug = (
+            entries[index].get("slug")
+            if isinstance(index, int) and index < len(entries) and isinstance(entries[index], dict)
+            else None
+        )
         labelled[f"{index} ({slug})" if slug else index] = value
     return {**messages, "exercise": labelled}
 
@@ -105,11 +115,17 @@ def _check_illustration(path: Path) -> str | None:
     if svg.tag != SVG_NAMESPACE + "svg":
         return "the root element is not an SVG <svg>"
     children = list(svg)
-    if not children or children[0].tag != SVG_NAMESPACE + "title" or not (children[0].text or "").strip():
+    if (
+        not children
+        or children[0].tag != SVG_NAMESPACE + "title"
+        or not (children[0].text or "").strip()
+    ):
         return "the first element must be a non-empty <title> for screen readers"
     for element in svg.iter():
         local = element.tag.removeprefix(SVG_NAMESPACE)
-        if local in ("script", "foreignObject", "image") or any(a.startswith("on") for a in element.attrib):
+        if local in ("script", "foreignObject", "image") or any(
+            a.startswith("on") for a in element.attrib
+        ):
             return f"<{local}> or event attributes are not allowed"
     return None
 
@@ -131,7 +147,9 @@ def read_library(root: Path) -> Library:
             seen[entry["slug"]] = path.name
             problem = _check_illustration(root / "illustrations" / entry["illustration"])
             if problem:
-                library.problems.append(f"{where}: illustration: {entry['illustration']}: {problem}")
+                library.problems.append(
+                    f"{where}: illustration: {entry['illustration']}: {problem}"
+                )
             library.exercises.append(entry)
     for path in sorted((root / "templates").glob("*.toml")):
         template = _read_toml(path, root, TemplateFileSchema(), library)
@@ -142,7 +160,9 @@ def read_library(root: Path) -> Library:
             library.problems.append(f"{where}: slug: must match the file name ({path.stem})")
         for index, item in enumerate(template["item"]):
             if item["exercise"] not in seen:
-                library.problems.append(f"{where}: item[{index}].exercise: no exercise '{item['exercise']}'")
+                library.problems.append(
+                    f"{where}: item[{index}].exercise: no exercise '{item['exercise']}'"
+                )
         library.templates.append(template)
     safety_path = root / "safety.toml"
     if safety_path.is_file():
@@ -162,7 +182,7 @@ def _exercise_values(entry: dict) -> dict:
     return values
 
 
-def _load_exercises(library: Library, report: LoadReport) -> dict[str, Exercise]:
+def _upsert_exercises(library: Library, report: LoadReport) -> dict[str, Exercise]:
     existing = {
         exercise.slug: exercise
         for exercise in db.session.scalars(select(Exercise).where(Exercise.owner_id.is_(None)))
@@ -181,9 +201,17 @@ def _load_exercises(library: Library, report: LoadReport) -> dict[str, Exercise]
             report.add("exercises updated")
         else:
             report.add("exercises unchanged")
+    db.session.flush()
+    return existing
+
+
+def _retire_missing_exercises(
+    library: Library, exercises: dict[str, Exercise], report: LoadReport
+) -> None:
+    """Run after the templates are loaded, so only routines that still exist count as users."""
     in_files = {entry["slug"] for entry in library.exercises}
     used = set(db.session.scalars(select(RoutineItem.exercise_id).distinct()))
-    for slug, exercise in list(existing.items()):
+    for slug, exercise in exercises.items():
         if slug in in_files:
             continue
         if exercise.id in used:
@@ -192,10 +220,7 @@ def _load_exercises(library: Library, report: LoadReport) -> dict[str, Exercise]
                 report.add("exercises retired")
         else:
             db.session.delete(exercise)
-            del existing[slug]
             report.add("exercises deleted")
-    db.session.flush()
-    return existing
 
 
 def _template_items(template: dict, exercises: dict[str, Exercise]) -> list[tuple]:
@@ -226,8 +251,10 @@ def _load_templates(library: Library, exercises: dict[str, Exercise], report: Lo
                 (i.exercise_id, *(getattr(i, name) for name in DOSE_FIELDS), i.note)
                 for i in routine.items
             ]
-            unchanged = current_items == wanted_items and not routine.retired and all(
-                getattr(routine, name) == value for name, value in values.items()
+            unchanged = (
+                current_items == wanted_items
+                and not routine.retired
+                and all(getattr(routine, name) == value for name, value in values.items())
             )
             if unchanged:
                 report.add("templates unchanged")
@@ -259,8 +286,10 @@ def load_library(root: Path) -> LoadReport:
     if library.problems:
         raise LibraryInvalid(library.problems)
     report = LoadReport()
-    exercises = _load_exercises(library, report)
+    exercises = _upsert_exercises(library, report)
     _load_templates(library, exercises, report)
+    db.session.flush()
+    _retire_missing_exercises(library, exercises, report)
     db.session.commit()
     return report
 
