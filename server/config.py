@@ -74,6 +74,25 @@ class Config:
         # Behind a reverse proxy, the number of proxies whose X-Forwarded-For to trust.
         self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
+        # Web Push (server/push/). The VAPID contact: mailto: or https:. Empty means PUBLIC_URL
+        # when that is https, else mailto:admin@localhost, which Apple's push service refuses.
+        self.PUSH_CONTACT = os.environ.get("PUSH_CONTACT", "").strip()
+        # Comma-separated push service hosts (*. wildcards) replacing the built-in list (FCM,
+        # Mozilla, Apple, Windows). http:// is allowed only for a loopback host listed here.
+        self.PUSH_ALLOWED_HOSTS = os.environ.get("PUSH_ALLOWED_HOSTS", "")
+        # The VAPID key pair, PEM or raw base64url; when unset, made once into instance/.
+        self.VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None
+        self.VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY") or None
+        # `flask worker`: sending threads, how long a claimed notification stays claimed, how
+        # often an idle worker looks for work, and how many tries before a notification is dead.
+        self.PUSH_WORKER_THREADS = _env_int("PUSH_WORKER_THREADS", 8)
+        self.PUSH_LEASE_SECONDS = _env_int("PUSH_LEASE_SECONDS", 120)
+        self.PUSH_POLL_SECONDS = float(os.environ.get("PUSH_POLL_SECONDS") or 2)
+        self.PUSH_MAX_ATTEMPTS = _env_int("PUSH_MAX_ATTEMPTS", 8)
+        self.PUSH_TIMEOUT_SECONDS = _env_int("PUSH_TIMEOUT_SECONDS", 10)
+        # Delivered, failed and dead notifications are deleted after this many days.
+        self.PUSH_RETENTION_DAYS = _env_int("PUSH_RETENTION_DAYS", 30)
+
         self.SQLALCHEMY_ENGINE_OPTIONS: dict = {}
         self.API_TITLE = "Limber API"
         self.API_VERSION = "1.0"

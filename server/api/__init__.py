@@ -3,11 +3,12 @@
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from server.api import adherence, auth, clients, docs, library, programs, routines
+from server.api import adherence, auth, clients, docs, library, programs, push, routines
 from server.extensions import api
+from server.push.setup import init_push
 from server.schemas.common import MAX_ID
 
-API_BLUEPRINTS = (auth, clients, library, routines, programs, adherence)
+API_BLUEPRINTS = (auth, clients, library, routines, programs, adherence, push)
 
 
 class IdConverter(IntegerConverter):
@@ -19,6 +20,8 @@ class IdConverter(IntegerConverter):
 
 
 def register_api(app: Flask) -> None:
+    # Push settings are checked first, so a bad PUSH_CONTACT or VAPID key stops start-up.
+    init_push(app)
     app.url_map.converters["id"] = IdConverter
     api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     for module in API_BLUEPRINTS:

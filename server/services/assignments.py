@@ -11,6 +11,7 @@ from server.errors import Conflict, Invalid, NotFound
 from server.extensions import db
 from server.models import Assignment, Client, SessionLog, Therapist
 from server.orm import utcnow
+from server.push import outbox
 from server.services import routines
 from server.services.clients import load_client
 from server.services.schedule import Plan, is_due, local_today, week_start
@@ -97,6 +98,12 @@ def create_assignment(
         schedule = {"times_per_week": routine.frequency_per_week or DEFAULT_TIMES_PER_WEEK}
     _apply_schedule(assignment, schedule)
     db.session.add(assignment)
+    # In the same transaction (outbox): the phone hears of it exactly when it exists.
+    outbox.enqueue(
+        client.id, "new_routine", title=f"New routine from {therapist.name}",
+        body=f"{assignment.title}, about {assignment.estimated_minutes} minutes.",
+        now=now or utcnow(), timezone=client.timezone,
+    )  # fmt: skip
     db.session.commit()
     return assignment
 

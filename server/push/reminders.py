@@ -1,0 +1,287 @@
+"""Daily reminders: turning due reminder rows into outbox notifications.
+
+The scan reads only reminders whose `next_fire_at` has passed (an index range), in batches,
+with the few queries each batch needs, so its cost follows the number due, not the number of
+clients. A regular reminder fires at most once per local day and only on that day: after a
+worker outage, yesterday's reminder is skipped rather than sent late, and a phone that was off
+for a week is handed one reminder (the Topic replaces older ones at the push service).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from server.database import write_transactions
+from server.extensions import db
+from server.models import Assignment, Client, PushSubscription, Reminder, SessionLog
+from server.orm import utcnow
+from server.push import outbox
+from server.push.schedule import after_quiet_hours, end_of_local_day, in_quiet_hours, next_regular
+from server.services.assignments import plan_of
+from server.services.schedule import is_due
+
+DEFAULT_TIME = time(18, 0)
+ALL_DAYS = [0, 1, 2, 3, 4, 5, 6]
+SNOOZE = timedelta(hours=1)
+MISSED_LOOKBACK = timedelta(days=15)
+BATCH = 500
+
+
+def reschedule(reminder: Reminder, timezone: str, now: datetime) -> None:
+    """Recompute the next regular reminder (after a settings or time zone change)."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    reminder.timezone = timezone
+    if reminder.enabled:
+        already = reminder.last_sent_on is not None and reminder.last_sent_on >= today
+        after = today if already else today - timedelta(days=1)
+        reminder.regular_at = next_regular(zone, reminder.local_time, reminder.weekdays, after, now)
+    else:
+        reminder.regular_at = None
+    _set_next_fire(reminder)
+
+
+def _set_next_fire(reminder: Reminder) -> None:
+    times = [t for t in (reminder.regular_at, reminder.snoozed_until) if t is not None]
+    reminder.next_fire_at = min(times) if times else None
+
+
+def default_reminder(client: Client, now: datetime) -> Reminder:
+    """Every day at 18:00 local; days with nothing due are skipped, so in effect the
+    assignment's own days."""
+    reminder = Reminder(
+        client_id=client.id, enabled=True, local_time=DEFAULT_TIME, weekdays=list(ALL_DAYS),
+        quiet_start=None, quiet_end=None,
+    )  # fmt: skip
+    reschedule(reminder, client.timezone, now)
+    return reminder
+
+
+def snooze(reminder: Reminder, timezone: str, now: datetime) -> datetime:
+    """The reminder again in an hour (or when quiet hours end). The caller commits."""
+    at = after_quiet_hours(
+        now + SNOOZE, ZoneInfo(timezone), reminder.quiet_start, reminder.quiet_end
+    )
+    reminder.snoozed_until = at
+    _set_next_fire(reminder)
+    return at
+
+
+def follow_client_time_zones() -> None:
+    """Keep reminders in step with their client's time zone (registered once per process)."""
+    if not event.contains(Session, "before_flush", _follow_time_zone):
+        event.listen(Session, "before_flush", _follow_time_zone)
+
+
+def _follow_time_zone(session: Session, _context, _instances) -> None:
+    """A client's time zone is changed by the therapist (services/clients.py); move the
+    reminder in the same transaction so it fires at the chosen time in the new zone."""
+    for obj in list(session.dirty):
+        if isinstance(obj, Client) and inspect(obj).attrs.timezone.history.has_changes():
+            with session.no_autoflush:
+                reminder = session.get(Reminder, obj.id)
+            if reminder is not None and reminder.timezone != obj.timezone:
+                reschedule(reminder, obj.timezone, utcnow())
+
+
+@dataclass
+class ScanReport:
+    due: int = 0
+    sent: int = 0
+    skipped: int = 0
+
+    def add(self, other: ScanReport) -> None:
+        self.due += other.due
+        self.sent += other.sent
+        self.skipped += other.skipped
+
+
+def scan_due(now: datetime, batch: int = BATCH) -> ScanReport:
+    """Turn every reminder due at `now` into notifications, a batch per transaction."""
+    report = ScanReport()
+    while True:
+        with write_transactions():
+            part = _scan_batch(now, batch)
+            db.session.commit()
+        report.add(part)
+        if part.due < batch:
+            return report
+
+
+def _scan_batch(now: datetime, limit: int) -> ScanReport:
+    reminders = list(
+        db.session.scalars(
+            select(Reminder)
+            .where(Reminder.next_fire_at <= now)
+            .order_by(Reminder.next_fire_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    report = ScanReport(due=len(reminders))
+    if not reminders:
+        return report
+    context = _BatchContext.load([r.client_id for r in reminders], now)
+    for reminder in reminders:
+        if _fire(reminder, context, now):
+            report.sent += 1
+        else:
+            report.skipped += 1
+    return report
+
+
+@dataclass
+class _BatchContext:
+    """Everything a batch of reminders needs, read with one query per table."""
+
+    clients: dict[int, tuple]
+    assignments: dict[int, list]
+    done_days: dict[int, dict[int | None, set[date]]]
+    subscriptions: dict[int, list[tuple[int, str]]]
+
+    @classmethod
+    def load(cls, client_ids: list[int], now: datetime) -> _BatchContext:
+        clients = {
+            row.id: row
+            for row in db.session.execute(
+                select(Client.id, Client.timezone, Client.archived_at).where(
+                    Client.id.in_(client_ids)
+                )
+            )
+        }
+        assignments: dict[int, list] = defaultdict(list)
+        for row in db.session.execute(
+            select(
+                Assignment.id, Assignment.client_id, Assignment.title, Assignment.estimated_minutes,
+                Assignment.weekdays, Assignment.times_per_week, Assignment.start_date,
+                Assignment.end_date, Assignment.ended_on, Assignment.pauses,
+            )
+            .where(Assignment.client_id.in_(client_ids), Assignment.status != "ended")
+            .order_by(Assignment.created_at, Assignment.id)
+        ):  # fmt: skip
+            assignments[row.client_id].append(row)
+        done: dict[int, dict[int | None, set[date]]] = defaultdict(lambda: defaultdict(set))
+        for client_id, assignment_id, day in db.session.execute(
+            select(SessionLog.client_id, SessionLog.assignment_id, SessionLog.local_date).where(
+                SessionLog.client_id.in_(client_ids),
+                SessionLog.local_date >= (now - MISSED_LOOKBACK).date(),
+            )
+        ):
+            done[client_id][assignment_id].add(day)
+        subscriptions: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for sub_id, client_id, origin in db.session.execute(
+            select(
+                PushSubscription.id, PushSubscription.client_id, PushSubscription.app_origin
+            ).where(PushSubscription.client_id.in_(client_ids))
+        ):
+            subscriptions[client_id].append((sub_id, origin))
+        return cls(clients, assignments, done, subscriptions)
+
+
+def _fire(reminder: Reminder, context: _BatchContext, now: datetime) -> bool:
+    """Handle one due reminder and schedule its next one. True when a notification was queued."""
+    client = context.clients.get(reminder.client_id)
+    if client is None:
+        return False
+    if reminder.timezone != client.timezone:
+        reschedule(reminder, client.timezone, now)
+        if reminder.next_fire_at is None or reminder.next_fire_at > now:
+            return False
+    zone = ZoneInfo(client.timezone)
+    local = now.astimezone(zone)
+    today = local.date()
+    quiet = in_quiet_hours(
+        local.time().replace(tzinfo=None), reminder.quiet_start, reminder.quiet_end
+    )
+    wanted = regular = False
+    if reminder.snoozed_until is not None and reminder.snoozed_until <= now:
+        if quiet:
+            reminder.snoozed_until = after_quiet_hours(
+                now, zone, reminder.quiet_start, reminder.quiet_end
+            )
+        else:
+            reminder.snoozed_until = None
+            wanted = True
+    if reminder.regular_at is not None and reminder.regular_at <= now:
+        # The latest occurrence that has passed: after an outage, today's still counts (late),
+        # earlier days' are dropped rather than piled up.
+        latest, following = reminder.regular_at, None
+        while reminder.enabled:
+            following = next_regular(
+                zone, reminder.local_time, reminder.weekdays, latest.astimezone(zone).date(), latest
+            )
+            if following is None or following > now:
+                break
+            latest = following
+        day = latest.astimezone(zone).date()
+        if reminder.enabled and day == today and not quiet and reminder.last_sent_on != today:
+            wanted = regular = True
+            reminder.last_sent_on = today
+        reminder.regular_at = following
+    _set_next_fire(reminder)
+    if not wanted or client.archived_at is not None:
+        return False
+    client_done = context.done_days.get(client.id, {})
+    due = [
+        a
+        for a in context.assignments.get(client.id, [])
+        if is_due(plan_of(a), today, client_done.get(a.id, set()))
+    ]
+    if not due:
+        return False  # nothing planned today, or today's routine is already done
+    subscriptions = context.subscriptions.get(client.id)
+    if not subscriptions:
+        return False
+    first = due[0]
+    kind, title, body = "reminder", f"Time for your {first.title}", _reminder_body(first, len(due))
+    if regular and _missed_two(
+        reminder, context.assignments.get(client.id, []), client_done, today
+    ):
+        reminder.missed_note_on = today
+        kind = "missed"
+        title = "Shall we pick it back up?"
+        body = (
+            f"The last two {first.title} days slipped by, which happens to everyone. "
+            f"About {first.estimated_minutes} minutes today gets you back on track."
+        )
+    outbox.enqueue(
+        client.id, kind, title=title, body=body, now=now, timezone=client.timezone,
+        life=end_of_local_day(now, zone) - now, reminder=reminder, subscriptions=subscriptions,
+    )  # fmt: skip
+    return True
+
+
+def _reminder_body(assignment, count: int) -> str:
+    body = f"About {assignment.estimated_minutes} minutes."
+    if count > 1:
+        body += f" Plus {count - 1} more routine{'s' if count > 2 else ''} today."
+    return body
+
+
+def _missed_two(reminder: Reminder, assignments: list, done: dict, today: date) -> bool:
+    """The last two planned days (fixed weekdays) before today passed with no session at all,
+    and no gentle note has been sent since they started slipping."""
+    any_day = set().union(*done.values()) if done else set()
+    for assignment in assignments:
+        plan = plan_of(assignment)
+        if plan.weekdays is None:
+            continue  # "N times a week" has no planned days to miss
+        planned = []
+        day = today - timedelta(days=1)
+        while len(planned) < 2 and today - day < MISSED_LOOKBACK:
+            if plan.is_active_on(day) and plan.is_fixed_day(day):
+                planned.append(day)
+            day -= timedelta(days=1)
+        if len(planned) < 2 or any(d in any_day for d in planned):
+            continue
+        if any(d > planned[-1] for d in any_day):
+            continue
+        if reminder.missed_note_on is None or reminder.missed_note_on < planned[-1]:
+            return True
+    return False

@@ -1,0 +1,67 @@
+"""When reminders fire: local wall-clock times turned into UTC instants with zoneinfo.
+
+Pure functions, no database. The rule that keeps DST days right: walk local calendar days and
+fire at most once per local day. A local time that does not exist (the spring-forward gap) is
+read with the offset before the change, so 01:30 on that day fires at 02:30, once; a local time
+that happens twice (fall back) fires at its first occurrence only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+LOOKAHEAD_DAYS = 8  # a week and a day: any weekday set has a day in it
+
+
+def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall-clock time (fold=0: the first, or the pre-gap, reading)."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def local_now(now: datetime, zone: ZoneInfo) -> datetime:
+    return now.astimezone(zone)
+
+
+def next_regular(
+    zone: ZoneInfo, at: time, weekdays: list[int], after_day: date, not_before: datetime
+) -> datetime | None:
+    """The first reminder on a listed weekday after `after_day` whose instant is after
+    `not_before`; None when no weekday is listed."""
+    if not weekdays:
+        return None
+    day = after_day
+    for _ in range(LOOKAHEAD_DAYS + (not_before.astimezone(zone).date() - after_day).days + 1):
+        day += timedelta(days=1)
+        if day.weekday() in weekdays:
+            instant = local_instant(day, at, zone)
+            if instant > not_before:
+                return instant
+    return None
+
+
+def in_quiet_hours(local: time, start: time | None, end: time | None) -> bool:
+    """Quiet hours are [start, end); a window like 22:00-07:00 runs over midnight."""
+    if start is None or end is None or start == end:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def after_quiet_hours(
+    instant: datetime, zone: ZoneInfo, start: time | None, end: time | None
+) -> datetime:
+    """`instant`, or when it falls in quiet hours, the moment they end."""
+    local = instant.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    if not in_quiet_hours(clock, start, end):
+        return instant
+    day = local.date()
+    if start > end and clock >= start:
+        day += timedelta(days=1)
+    return max(instant, local_instant(day, end, zone))
+
+
+def end_of_local_day(instant: datetime, zone: ZoneInfo) -> datetime:
+    return local_instant(instant.astimezone(zone).date() + timedelta(days=1), time(0, 0), zone)

@@ -1,0 +1,241 @@
+"""The sender adapter: `webpush` encrypts, everything else the push protocol needs is here.
+
+`webpush.WebPush.get()` cannot be used as it is: it keeps per-call ttl and subscriber on the
+instance (threads would send each other's values), signs a new JWT for every message, puts
+the origin without its port in `aud`, always prefixes `sub` with "mailto:", and sends no
+Urgency or Topic. So one WebPush instance is made, never changed, and used only to encrypt
+(RFC 8291 aes128gcm, `_encrypt`, pinned with webpush==1.0.6 and checked by the tests against
+the independent `http_ece`); the VAPID header, headers and HTTP are ours.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import jwt
+from webpush import WebPush
+from webpush.types import WebPushKeys, WebPushSubscription
+
+from server.push.keys import VapidKeys
+from server.push.payloads import MAX_PLAINTEXT
+from server.push.validation import EndpointPolicy, endpoint_origin
+
+# RFC 8292: exp at most 24 hours ahead. Reuse one token per push service for hours (signing is
+# as costly as encrypting) and make a new one long before the service would refuse it.
+TOKEN_LIFETIME = 12 * 3600
+TOKEN_REUSE = 6 * 3600
+URGENCIES = frozenset({"very-low", "low", "normal", "high"})
+_TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+MAX_RESPONSE_BYTES = 64 * 1024
+IDLE_CONNECTIONS_PER_ORIGIN = 32
+# A reused keep-alive connection the server has since closed fails at once; one new try.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    endpoint: str
+    p256dh: str
+    auth: str
+    payload: bytes
+    ttl: int
+    urgency: str
+    topic: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message: delivered, gone (forget the subscription), failed (do not
+    retry), or retry (after `retry_after` seconds when the push service said so)."""
+
+    result: str
+    reason: str = ""
+    status: int | None = None
+    retry_after: float | None = None
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def classify(status: int, reason: str, body: bytes, retry_after: float | None) -> Outcome:
+    """RFC 8030 and the push services' documented answers."""
+    detail = f"{status} {reason}".strip()
+    text = body[:200].decode("utf-8", "replace").strip()
+    if text:
+        detail += ": " + " ".join(text.split())
+    if 200 <= status < 300:
+        return Outcome("delivered", status=status)
+    if status in (404, 410):
+        return Outcome("gone", detail, status)
+    # 429 too many requests; 406 is how WNS says it is throttling.
+    if status in (406, 429) or status >= 500:
+        return Outcome("retry", detail, status, retry_after)
+    return Outcome("failed", detail, status)
+
+
+class _OriginPool:
+    """Keep-alive connections to one push service; each is used by one thread at a time."""
+
+    def __init__(self, endpoint: str, timeout: float, context: ssl.SSLContext):
+        parts = urlsplit(endpoint)
+        self._factory = (
+            (
+                lambda: http.client.HTTPSConnection(
+                    parts.hostname, parts.port, timeout=timeout, context=context
+                )
+            )
+            if parts.scheme == "https"
+            else (lambda: http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout))
+        )
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return self._factory(), False
+
+    def release(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < IDLE_CONNECTIONS_PER_ORIGIN:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+class PushSender:
+    """Encrypts, signs and POSTs push messages. Thread-safe; one per process."""
+
+    def __init__(
+        self,
+        keys: VapidKeys,
+        contact: str,
+        policy: EndpointPolicy,
+        timeout: float = 10.0,
+        clock=time.time,
+    ):
+        self._webpush = WebPush(private_key=keys.private_pem(), public_key=keys.public_pem())
+        self._signing_key = keys.private_key
+        self._k = keys.application_server_key
+        self._contact = contact
+        self._policy = policy
+        self._timeout = timeout
+        self._clock = clock
+        self._tls = ssl.create_default_context()
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._tokens_lock = threading.Lock()
+        self._pools: dict[str, _OriginPool] = {}
+        self._pools_lock = threading.Lock()
+
+    def authorization(self, origin: str) -> str:
+        """The VAPID Authorization header for one push service, cached and renewed early."""
+        now = self._clock()
+        with self._tokens_lock:
+            cached = self._tokens.get(origin)
+            if cached is not None and now < cached[1]:
+                return cached[0]
+            claims = {"aud": origin, "exp": int(now) + TOKEN_LIFETIME, "sub": self._contact}
+            token = jwt.encode(claims, self._signing_key, algorithm="ES256")
+            header = f"vapid t={token}, k={self._k}"
+            self._tokens[origin] = (header, now + TOKEN_REUSE)
+            return header
+
+    def encrypt(self, message: PushMessage) -> bytes:
+        subscription = WebPushSubscription(
+            endpoint=message.endpoint, keys=WebPushKeys(p256dh=message.p256dh, auth=message.auth)
+        )
+        return self._webpush._encrypt(message.payload, subscription)
+
+    def _pool(self, origin: str, endpoint: str) -> _OriginPool:
+        with self._pools_lock:
+            pool = self._pools.get(origin)
+            if pool is None:
+                pool = self._pools[origin] = _OriginPool(endpoint, self._timeout, self._tls)
+            return pool
+
+    def send(self, message: PushMessage) -> Outcome:
+        """Deliver one message; never raises for anything the network or the service does."""
+        problem = self._problem(message)
+        if problem:
+            return Outcome("failed", problem)
+        origin = endpoint_origin(message.endpoint)
+        try:
+            body = self.encrypt(message)
+        except ValueError as error:
+            return Outcome("failed", f"cannot encrypt for this subscription: {error}")
+        headers = {
+            "TTL": str(message.ttl),
+            "Urgency": message.urgency,
+            "Topic": message.topic,
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "Authorization": self.authorization(origin),
+        }
+        parts = urlsplit(message.endpoint)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        pool = self._pool(origin, message.endpoint)
+        for _ in range(2):
+            connection, reused = pool.acquire()
+            try:
+                connection.request("POST", target, body=body, headers=headers)
+                response = connection.getresponse()
+                data = response.read(MAX_RESPONSE_BYTES + 1)
+            except _STALE as error:
+                connection.close()
+                if reused:
+                    # The service closed its idle connections (a restart, an idle timeout).
+                    pool.close()
+                    continue
+                return Outcome("retry", f"connection lost: {type(error).__name__}")
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                return Outcome("retry", f"network error: {type(error).__name__}: {error}"[:300])
+            if response.will_close or len(data) > MAX_RESPONSE_BYTES:
+                connection.close()
+            else:
+                pool.release(connection)
+            retry_after = parse_retry_after(response.getheader("Retry-After"), self._clock())
+            return classify(response.status, response.reason, data, retry_after)
+        return Outcome("retry", "connection lost twice")
+
+    def _problem(self, message: PushMessage) -> str | None:
+        if len(message.payload) > MAX_PLAINTEXT:
+            return f"payload too large: {len(message.payload)} bytes, at most {MAX_PLAINTEXT}"
+        if message.ttl < 1:
+            return "TTL must be at least one second"
+        if message.urgency not in URGENCIES:
+            return f"unknown urgency {message.urgency!r}"
+        if not _TOPIC.match(message.topic):
+            return "Topic must be 1 to 32 base64url characters"
+        return self._policy.problem(message.endpoint)
+
+    def close(self) -> None:
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()

@@ -1,0 +1,158 @@
+"""`flask worker`: turns due reminders into notifications and delivers the outbox.
+
+One loop in the main thread owns the database; a small thread pool only encrypts and POSTs.
+Each round claims a batch (with a lease), sends it in parallel, and records every outcome in
+one transaction. Stopping (SIGTERM, SIGINT) lets the messages already being sent finish and
+hands the rest of the batch back at once; a worker killed outright leaves its batch to be
+claimed again when the lease runs out, so every notification is delivered at least once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from server.database import write_transactions
+from server.extensions import db
+from server.orm import utcnow
+from server.push import outbox, reminders
+from server.push.outbox import Claimed
+from server.push.payloads import encode
+from server.push.sender import Outcome, PushMessage, PushSender
+from server.push.validation import endpoint_origin
+
+log = logging.getLogger(__name__)
+PRUNE_EVERY = timedelta(hours=1)
+BATCH_PER_THREAD = 8
+
+
+@dataclass
+class RoundReport:
+    reminders: reminders.ScanReport = field(default_factory=reminders.ScanReport)
+    sent: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def attempted(self) -> int:
+        return sum(self.sent.values())
+
+
+class Worker:
+    def __init__(
+        self,
+        app: Flask,
+        sender: PushSender,
+        *,
+        threads: int | None = None,
+        name: str | None = None,
+        clock=utcnow,
+    ):
+        config = app.config
+        self.clock = clock
+        self.app = app
+        self.sender = sender
+        self.threads = max(1, threads or config["PUSH_WORKER_THREADS"])
+        self.batch = self.threads * BATCH_PER_THREAD
+        self.lease = timedelta(seconds=config["PUSH_LEASE_SECONDS"])
+        self.poll = float(config["PUSH_POLL_SECONDS"])
+        self.max_attempts = config["PUSH_MAX_ATTEMPTS"]
+        self.retention = timedelta(days=config["PUSH_RETENTION_DAYS"])
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.stopping = threading.Event()
+        # A push service that answered 429 with Retry-After is left alone until then.
+        self._paused: dict[str, float] = {}
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="push-send")
+        self._next_prune = clock()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.sender.close()
+
+    def run(self) -> None:
+        """Work until `stop()`; database trouble is logged and retried, never fatal."""
+        log.info("push worker %s: %d threads, lease %s", self.name, self.threads, self.lease)
+        while not self.stopping.is_set():
+            try:
+                with self.app.app_context():
+                    busy = self.round().attempted > 0
+            except SQLAlchemyError:
+                log.exception("push worker: database error; trying again shortly")
+                busy = False
+            except Exception:  # noqa: BLE001 - one bad round must not stop reminders for everyone
+                log.exception("push worker: unexpected error; trying again shortly")
+                busy = False
+            if not busy:
+                self.stopping.wait(self.poll)
+        log.info("push worker %s stopped", self.name)
+
+    def run_until_idle(self) -> RoundReport:
+        """Rounds until nothing is due (tests, `flask worker --once`)."""
+        total = RoundReport()
+        with self.app.app_context():
+            while True:
+                report = self.round()
+                total.reminders.add(report.reminders)
+                for result, count in report.sent.items():
+                    total.sent[result] = total.sent.get(result, 0) + count
+                if report.attempted == 0 or self.stopping.is_set():
+                    return total
+
+    def round(self) -> RoundReport:
+        """One pass: scan due reminders, then claim, send and record one batch."""
+        report = RoundReport()
+        try:
+            report.reminders = reminders.scan_due(self.clock())
+            with write_transactions():
+                batch = outbox.claim(self.name, self.batch, self.clock(), self.lease)
+            if batch:
+                results = list(zip(batch, self._pool.map(self._send, batch), strict=False))
+                with write_transactions():
+                    outbox.record(self.name, results, self.clock(), self.max_attempts)
+                for _, outcome in results:
+                    report.sent[outcome.result] = report.sent.get(outcome.result, 0) + 1
+            if self.clock() >= self._next_prune:
+                with write_transactions():
+                    outbox.prune(self.clock(), self.retention)
+                self._next_prune = self.clock() + PRUNE_EVERY
+        finally:
+            db.session.remove()
+        return report
+
+    def _send(self, row: Claimed) -> Outcome:
+        """Runs in a pool thread: no database here."""
+        if self.stopping.is_set():
+            return Outcome("released", "worker stopping")
+        if row.endpoint is None:
+            return Outcome("failed", "the subscription was removed")
+        remaining = (row.expires_at - self.clock()).total_seconds()
+        if remaining < 1:
+            return Outcome("expired", "expired before it could be delivered")
+        origin = endpoint_origin(row.endpoint)
+        paused_until = self._paused.get(origin, 0.0)
+        wait = paused_until - time.time()
+        if wait > 0:
+            return Outcome("deferred", "push service asked us to slow down", retry_after=wait)
+        outcome = self.sender.send(
+            PushMessage(
+                endpoint=row.endpoint, p256dh=row.p256dh, auth=row.auth,
+                payload=encode(row.payload), ttl=int(remaining), urgency=row.urgency,
+                topic=row.topic,
+            )
+        )  # fmt: skip
+        if outcome.status == 429 and outcome.retry_after:
+            self._paused[origin] = max(paused_until, time.time() + outcome.retry_after)
+        if outcome.result not in ("delivered",):
+            log.info("push %s to %s: %s %s", row.id, origin, outcome.result, outcome.reason)
+        return outcome
