@@ -1,0 +1,252 @@
+"""The sender adapter against the fake push service, VAPID keys and push settings."""
+
+# ruff: noqa: F811 - the fixtures imported from tests.support.fake_push are redefined as arguments
+
+import copy
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from server import create_app
+from server.push.keys import PushConfigError, VapidKeys, b64url_encode, load_vapid_keys
+from server.push.payloads import MAX_PLAINTEXT, build_payload, encode, fit
+from server.push.sender import PushMessage, PushSender, parse_retry_after
+from server.push.validation import EndpointPolicy, endpoint_origin, resolve_contact
+from tests.support.fake_push import CONTACT, FakePushService, fake_push, push_app  # noqa: F401
+
+
+@pytest.fixture()
+def keys():
+    return VapidKeys(ec.generate_private_key(ec.SECP256R1()), "test")
+
+
+@pytest.fixture()
+def sender(keys):
+    made = PushSender(keys, CONTACT, EndpointPolicy.from_setting("127.0.0.1"), timeout=5)
+    yield made
+    made.close()
+
+
+def message(device, payload: bytes = b'{"web_push":8030}', **overrides) -> PushMessage:
+    fields = dict(endpoint=device.endpoint, p256dh=device.p256dh, auth=b64url_encode(device.auth),
+                  payload=payload, ttl=3600, urgency="normal", topic="reminder-1")  # fmt: skip
+    fields.update(overrides)
+    return PushMessage(**fields)
+
+
+def test_a_message_arrives_signed_encrypted_and_with_every_header(fake_push, sender):
+    device = fake_push.device()
+    payload = build_payload(kind="reminder", message_id="m-1", origin="https://limber.test",
+                            title="Time for your hip routine", body="About 8 minutes.", now=_now())  # fmt: skip
+    outcome = sender.send(
+        message(device, encode(payload), urgency="high", topic="reminder-42", ttl=600)
+    )
+    assert outcome.result == "delivered" and outcome.status == 201
+    [received] = fake_push.messages(device)
+    assert received.payload == payload  # decrypted by http_ece with the phone's private key
+    assert received.headers["ttl"] == "600"
+    assert received.headers["urgency"] == "high" and received.headers["topic"] == "reminder-42"
+    # aud is the origin with its (non-default) port; the fake checked the signature with k.
+    assert received.jwt_claims["aud"] == fake_push.origin and ":" in fake_push.origin.split("//")[1]
+    assert received.jwt_claims["sub"] == CONTACT
+
+
+def test_the_declarative_payload_shape(fake_push, sender):
+    payload = build_payload(kind="reminder", message_id="abc", origin="https://limber.test/",
+                            title="T", body="B", now=_now())  # fmt: skip
+    assert payload["web_push"] == 8030
+    note = payload["notification"]
+    assert note["navigate"].startswith("https://limber.test/")
+    assert [a["action"] for a in note["actions"]] == ["done", "snooze"]
+    assert all(a["navigate"].startswith("https://") for a in note["actions"])
+    assert note["data"]["actions_url"] == "/api/notifications/abc/actions"
+    assert note["tag"] == "limber-reminder"
+    routine = build_payload(
+        kind="new_routine", message_id="x", origin="https://l.test", title="T", body="B", now=_now()
+    )
+    assert "actions" not in routine["notification"]
+
+
+def test_the_authorization_header_is_reused_and_renewed_before_it_expires(fake_push, keys):
+    clock = [1_900_000_000.0]
+    sender = PushSender(
+        keys, CONTACT, EndpointPolicy.from_setting("127.0.0.1"), clock=lambda: clock[0]
+    )
+    first = sender.authorization(fake_push.origin)
+    assert sender.authorization(fake_push.origin) == first
+    assert sender.authorization("https://fcm.googleapis.com") != first  # one per push service
+    clock[0] += 5 * 3600
+    assert sender.authorization(fake_push.origin) == first
+    clock[0] += 2 * 3600  # past the reuse window, hours before the 12 h expiry
+    renewed = sender.authorization(fake_push.origin)
+    assert renewed != first
+    token = renewed.split("t=")[1].split(",")[0]
+    import jwt
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - clock[0] <= 24 * 3600
+
+
+def test_the_webpush_instance_is_never_changed_by_sending(fake_push, sender):
+    device = fake_push.device()
+    before = copy.copy(vars(sender._webpush))
+    for ttl, topic in ((60, "a"), (7200, "b")):
+        assert sender.send(message(device, ttl=ttl, topic=topic)).result == "delivered"
+    assert vars(sender._webpush) == before
+    assert [r.headers["ttl"] for r in fake_push.messages(device)] == ["60", "7200"]
+
+
+def test_keep_alive_connections_are_reused(fake_push, sender):
+    device = fake_push.device()
+    for _ in range(5):
+        assert sender.send(message(device)).result == "delivered"
+    pool = sender._pools[fake_push.origin]
+    assert len(pool._idle) == 1
+
+
+def test_payload_limit_is_checked_before_encrypting(fake_push, sender):
+    device = fake_push.device()
+    exact = json.dumps({"pad": "x" * (MAX_PLAINTEXT - 11)}).encode()
+    assert len(exact) == MAX_PLAINTEXT
+    assert sender.send(message(device, exact)).result == "delivered"
+    assert fake_push.messages(device)[0].plaintext_length == MAX_PLAINTEXT
+    too_big = sender.send(message(device, exact + b" "))
+    assert too_big.result == "failed" and "too large" in too_big.reason
+    assert len(fake_push.messages(device)) == 1
+    long_nudge = build_payload(kind="nudge", message_id="m", origin="https://l.test", title="T",
+                               body="é" * 5000, now=_now())  # fmt: skip
+    assert len(encode(long_nudge)) <= MAX_PLAINTEXT and long_nudge["notification"]["body"].endswith(
+        "…"
+    )
+    assert fit(long_nudge) == long_nudge
+
+
+@pytest.mark.parametrize(
+    ("status", "result"),
+    [(201, "delivered"), (404, "gone"), (410, "gone"), (413, "failed"), (400, "failed"),
+     (403, "failed"), (429, "retry"), (406, "retry"), (500, "retry"), (503, "retry")],
+)  # fmt: skip
+def test_each_answer_of_the_push_service(fake_push, sender, status, result):
+    device = fake_push.device()
+    fake_push.answer(device, status, retry_after="120" if status == 429 else None)
+    outcome = sender.send(message(device))
+    assert (outcome.result, outcome.status) == (result, status)
+    if result != "delivered":
+        assert str(status) in outcome.reason
+    if status == 429:
+        assert outcome.retry_after == 120
+
+
+def test_unreachable_push_service_is_a_retry_not_a_crash(sender):
+    closed = FakePushService(CONTACT)
+    device = closed.device()
+    closed.httpd.server_close()  # the port is closed: connection refused
+    outcome = sender.send(message(device))
+    assert outcome.result == "retry" and "network" in outcome.reason
+
+
+def test_bad_topic_urgency_ttl_or_host_are_refused_without_sending(fake_push, sender):
+    device = fake_push.device()
+    for overrides in ({"topic": "x" * 33}, {"topic": "has space"}, {"urgency": "urgent"}, {"ttl": 0},
+                      {"endpoint": "https://evil.example/push/1"}):  # fmt: skip
+        assert sender.send(message(device, **overrides)).result == "failed", overrides
+    assert fake_push.messages() == []
+
+
+def test_retry_after_as_seconds_or_date():
+    assert parse_retry_after("30", 0) == 30
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480 - 60) == 60
+    assert parse_retry_after("soon", 0) is None and parse_retry_after(None, 0) is None
+
+
+def test_origin_keeps_a_non_default_port_only():
+    assert endpoint_origin("https://fcm.googleapis.com/fcm/send/x") == "https://fcm.googleapis.com"
+    assert endpoint_origin("https://fcm.googleapis.com:443/x") == "https://fcm.googleapis.com"
+    assert endpoint_origin("https://push.example.org:8443/x") == "https://push.example.org:8443"
+    assert endpoint_origin("http://127.0.0.1:5000/push/a") == "http://127.0.0.1:5000"
+
+
+def test_contact_must_be_mailto_or_https():
+    assert resolve_contact("mailto:clinic@example.org", "") == "mailto:clinic@example.org"
+    assert (
+        resolve_contact("https://limber.example.org/contact", "")
+        == "https://limber.example.org/contact"
+    )
+    assert resolve_contact("", "https://limber.example.org") == "https://limber.example.org"
+    assert resolve_contact("", "") == "mailto:admin@localhost"
+    for bad in (
+        "clinic@example.org",
+        "mailto:",
+        "mailto:not an address",
+        "http://example.org",
+        "ftp://x",
+    ):
+        with pytest.raises(PushConfigError, match="PUSH_CONTACT"):
+            resolve_contact(bad, "")
+
+
+def test_a_bad_push_setting_stops_start_up(app_config):
+    for overrides, message_part in (
+        ({"PUSH_CONTACT": "clinic@example.org"}, "PUSH_CONTACT"),
+        ({"PUSH_ALLOWED_HOSTS": "*.com"}, "PUSH_ALLOWED_HOSTS"),
+        ({"PUSH_ALLOWED_HOSTS": "push.example.org:99999"}, "PUSH_ALLOWED_HOSTS"),
+        ({"VAPID_PRIVATE_KEY": "not-a-key"}, "VAPID_PRIVATE_KEY"),
+        ({"VAPID_PUBLIC_KEY": "BAAA"}, "VAPID_PUBLIC_KEY"),
+        ({"PUSH_LEASE_SECONDS": 10, "PUSH_TIMEOUT_SECONDS": 10}, "PUSH_LEASE_SECONDS"),
+    ):
+        with pytest.raises(PushConfigError, match=message_part):
+            create_app({**app_config, **overrides})
+
+
+def test_vapid_keys_from_pem_or_raw_base64url_or_made_once(tmp_path, keys):
+    pem = keys.private_pem().decode()
+    raw_private = b64url_encode(
+        keys.private_key.private_numbers().private_value.to_bytes(32, "big")
+    )
+    from_pem = load_vapid_keys(pem, keys.public_pem().decode(), tmp_path)
+    from_raw = load_vapid_keys(raw_private, keys.application_server_key, tmp_path)
+    assert (
+        from_pem.application_server_key
+        == from_raw.application_server_key
+        == keys.application_server_key
+    )
+    assert from_pem.source == "environment"
+    other = VapidKeys(ec.generate_private_key(ec.SECP256R1()), "x")
+    with pytest.raises(PushConfigError, match="does not belong"):
+        load_vapid_keys(pem, other.application_server_key, tmp_path)
+    made = load_vapid_keys(None, None, tmp_path / "instance")
+    again = load_vapid_keys(None, None, tmp_path / "instance")
+    assert made.application_server_key == again.application_server_key
+    assert (tmp_path / "instance" / "vapid_private_key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_push_keys_command_prints_and_rotates(another_app, tmp_path):
+    runner = another_app(INSTANCE_PATH=tmp_path).test_cli_runner()
+
+    def public_key(result):
+        assert result.exit_code == 0, result.output
+        return result.output.split("public key: ")[1].split()[0]
+
+    public = public_key(runner.invoke(args=["push", "keys"]))
+    assert len(public) == 87  # 65 bytes in base64url
+    refused = runner.invoke(args=["push", "keys", "--rotate"], input="n\n")
+    assert refused.exit_code != 0
+    assert public_key(runner.invoke(args=["push", "keys"])) == public
+    rotated = runner.invoke(args=["push", "keys", "--rotate", "--yes"])
+    assert "rotated" in rotated.output and public_key(rotated) != public
+    assert public_key(
+        another_app(INSTANCE_PATH=tmp_path).test_cli_runner().invoke(args=["push", "keys"])
+    ) == public_key(rotated)
+
+
+def test_keys_from_the_environment_are_not_rotated(another_app, keys):
+    runner = another_app(VAPID_PRIVATE_KEY=keys.private_pem().decode()).test_cli_runner()
+    result = runner.invoke(args=["push", "keys", "--rotate", "--yes"])
+    assert result.exit_code != 0 and "VAPID_PRIVATE_KEY" in result.output
+
+
+def _now():
+    from server.orm import utcnow
+
+    return utcnow()
