@@ -1,61 +1,138 @@
 """Serves the web app from pwa/ (index at /, sw.js and the manifest from the root), the exercise
-illustrations, and the health check."""
+illustrations, and the health check.
+
+Static files are small and few, so they are read once per change, kept in memory with a gzip copy,
+and served with a strong ETag (a content hash) so a revalidation costs a 304. The service worker
+precaches the app shell; its cache name carries a hash of pwa/, so any edit rolls out by itself.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, send_from_directory
+import gzip
+import hashlib
+import mimetypes
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, request
 from sqlalchemy import text
+from werkzeug.security import safe_join
 
 from server.errors import problem_response
 from server.extensions import db
 
 bp = Blueprint("web", __name__)
 
+# Strict policy for the app: no inline script or style, nothing from other origins.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+)
+# An SVG opened on its own must not be able to run script in this origin.
+ILLUSTRATION_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 # The service worker and the manifest must come from the root so their scope is the whole app.
 ROOT_FILES = ("sw.js", "manifest.webmanifest", "favicon.ico", "robots.txt")
+SHELL_VERSION_MARK = b"__SHELL_VERSION__"
+COMPRESSIBLE = frozenset(
+    {"text/html", "text/css", "text/javascript", "application/manifest+json", "image/svg+xml"}
+)
+REVALIDATE = "no-cache"  # may be stored, but asked again (a 304 when unchanged)
+A_DAY = "public, max-age=86400"
+
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 
-def _pwa(name: str, **kwargs):
-    return send_from_directory(current_app.config["PWA_PATH"], name, **kwargs)
+@lru_cache(maxsize=512)
+def _read(path: str, mtime_ns: int) -> tuple[bytes, bytes, str]:
+    """The file, its gzip form and its ETag; cached until the file changes (mtime in the key)."""
+    data = Path(path).read_bytes()
+    return data, gzip.compress(data, 9, mtime=0), hashlib.sha256(data).hexdigest()[:24]
+
+
+def _file(directory: Path, name: str) -> str:
+    path = safe_join(str(directory), name)
+    if path is None or not os.path.isfile(path):
+        abort(404)
+    return path
+
+
+def _respond(path: str, cache_control: str, data: bytes | None = None):
+    """A file (or `data` standing for it) with ETag, Cache-Control and gzip when accepted."""
+    raw, zipped, etag = _read(path, os.stat(path).st_mtime_ns)
+    if data is not None:
+        raw, zipped, etag = data, gzip.compress(data, 9, mtime=0), hashlib.sha256(data).hexdigest()[:24]
+    mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    compress = mimetype in COMPRESSIBLE and "gzip" in request.accept_encodings
+    response = current_app.response_class(zipped if compress else raw, mimetype=mimetype)
+    if compress:
+        response.content_encoding = "gzip"
+        etag += "-gz"  # a different representation needs a different validator
+    if mimetype in COMPRESSIBLE:
+        response.vary.add("Accept-Encoding")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = cache_control
+    return response.make_conditional(request)
+
+
+def _pwa(name: str, cache_control: str = REVALIDATE):
+    return _respond(_file(current_app.config["PWA_PATH"], name), cache_control)
+
+
+def shell_version(root: Path) -> str:
+    """A hash of every file in pwa/: the service worker's cache name changes whenever one does."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(_read(str(path), path.stat().st_mtime_ns)[2].encode())
+    return digest.hexdigest()[:12]
+
+
+@bp.after_request
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 @bp.get("/")
 def index():
-    response = _pwa("index.html", max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return _pwa("index.html")
 
 
 @bp.get("/join/<code>")
 def join(code: str):
     """The invite link: the app's page, with the code kept out of any Referer header."""
-    response = _pwa("index.html", max_age=0)
-    response.headers["Cache-Control"] = "no-store"
+    response = _pwa("index.html", "no-store")
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
-@bp.get("/<any(" + ", ".join(f'"{n}"' for n in ROOT_FILES) + "):name>")
+@bp.get("/sw.js")
+def service_worker():
+    root = current_app.config["PWA_PATH"]
+    path = _file(root, "sw.js")
+    body = Path(path).read_bytes().replace(SHELL_VERSION_MARK, shell_version(root).encode())
+    return _respond(path, REVALIDATE, data=body)
+
+
+@bp.get("/<any(" + ", ".join(f'"{n}"' for n in ROOT_FILES if n != "sw.js") + "):name>")
 def root_file(name: str):
-    response = _pwa(name, max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return _pwa(name)
 
 
 @bp.get("/app/<path:name>")
 def app_asset(name: str):
-    return _pwa(name, max_age=0)
+    return _pwa(name, A_DAY if name.startswith("icons/") else REVALIDATE)
 
 
 @bp.get("/illustrations/<name>")
 def illustration(name: str):
     if not name.endswith(".svg"):
         abort(404)
-    response = send_from_directory(
-        current_app.config["ROUTINES_PATH"] / "illustrations", name, max_age=86400
-    )
-    # An SVG opened on its own must not be able to run script in this origin.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response = _respond(_file(current_app.config["ROUTINES_PATH"] / "illustrations", name), A_DAY)
+    response.headers["Content-Security-Policy"] = ILLUSTRATION_CSP
     return response
 
 
