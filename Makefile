@@ -34,7 +34,13 @@ test: install-dev
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
-test-sqlite: install-dev
+# The browser tests need Debian's Chromium; Playwright's own browser download cannot work here.
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| { echo "browser-deps: could not install chromium with apt-get (run as root?)" >&2; exit 1; }
+	@test -x /usr/bin/chromium || { echo "browser-deps: /usr/bin/chromium is still missing" >&2; exit 1; }
+
+test-sqlite: install-dev browser-deps
 	$(BIN)/python -m pytest
 
 test-postgres: install-dev

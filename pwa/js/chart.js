@@ -2,7 +2,8 @@
 // readers, and the numbers are also offered as a table (charts alone exclude some people).
 import { h, s, fmtDate } from './dom.js';
 
-const W = 640;
+// Narrow screens get a narrower drawing, so its text is not scaled down to an unreadable size.
+const W = self.innerWidth < 600 ? 380 : 640;
 const H = 280;
 const PAD = { left: 56, right: 16, top: 16, bottom: 56 };
 let chartCount = 0;
@@ -50,10 +51,11 @@ export function painChart(points, title = 'Pain over time') {
   const t0 = Date.parse(points[0].date);
   const span = Math.max(Date.parse(last.date) - t0, 86400000);
   const x = (date) => points.length === 1 ? (PAD.left + W - PAD.right) / 2 : PAD.left + 12 + ((Date.parse(date) - t0) / span) * (W - PAD.left - PAD.right - 24);
-  const ticks = Math.min(points.length, 4);
+  const ticks = Math.min(points.length, W < 600 ? 3 : 5);
   for (let i = 0; i < ticks; i++) {
     const p = points[Math.round((i * (points.length - 1)) / Math.max(ticks - 1, 1))];
-    svg.append(s('text', { x: x(p.date), y: H - PAD.bottom + 20, 'text-anchor': 'middle' }, fmtDate(p.date)));
+    const anchor = ticks === 1 ? 'middle' : i === 0 ? 'start' : i === ticks - 1 ? 'end' : 'middle';
+    svg.append(s('text', { x: x(p.date), y: H - PAD.bottom + 20, 'text-anchor': anchor }, fmtDate(p.date)));
   }
   for (const [key, cls] of [['before', 'b'], ['after', 'a']]) {
     const pts = points.filter((p) => p[key] != null);
@@ -72,11 +74,11 @@ export function barChart(bars, title, yLabel, xLabel) {
   const svg = frame(title, bars.map((b) => `${b.label}: ${b.value}${b.max ? ` of ${b.max}` : ''}`).join('; '), yLabel, xLabel);
   const y = yAxis(svg, max, max > 10 ? Math.ceil(max / 5) : 1);
   const slot = (W - PAD.left - PAD.right) / bars.length;
+  const every = W < 600 ? 2 : 1; // every other label on narrow screens, so they do not overlap
   bars.forEach((b, i) => {
     const x = PAD.left + i * slot + slot * 0.2;
-    svg.append(
-      s('rect', { class: 'barfill', x, y: y(b.value), width: slot * 0.6, height: y(0) - y(b.value), rx: 3 }),
-      s('text', { x: x + slot * 0.3, y: H - PAD.bottom + 20, 'text-anchor': 'middle' }, b.label));
+    svg.append(s('rect', { class: 'barfill', x, y: y(b.value), width: slot * 0.6, height: y(0) - y(b.value), rx: 3 }));
+    if ((bars.length - 1 - i) % every === 0) svg.append(s('text', { x: x + slot * 0.3, y: H - PAD.bottom + 20, 'text-anchor': 'middle' }, b.label));
   });
   return h('div', {}, svg, dataTable(title, [xLabel, yLabel], bars.map((b) => [b.label, b.max ? `${b.value} of ${b.max}` : b.value])));
 }

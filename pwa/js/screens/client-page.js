@@ -48,7 +48,7 @@ function assignSection(client, templates, routines, app) {
     type: 'button', 'aria-pressed': 'false',
     onclick: (event) => choose(r, event.currentTarget),
   }, h('strong', {}, r.name),
-  h('span.small', {}, `${r.library ? 'Template' : r.is_template ? 'My template' : 'My routine'} · ${plural(r.items.length, 'exercise')} · about ${r.estimated_minutes} min${r.frequency ? ` · ${r.frequency}` : ''}`)));
+  h('span.small', {}, `${r.library ? 'Template' : r.is_template ? 'My template' : 'My routine'} · ${plural(r.items.length, 'exercise')} · about ${r.estimated_minutes} min`)));
 
   const perWeek = h('select', { name: 'times_per_week' }, [1, 2, 3, 4, 5, 6, 7].map((n) => h('option', { value: String(n) }, plural(n, 'time'))));
   const mode = h('select', { name: 'mode', onchange: () => { days.hidden = mode.value !== 'days'; perWeekField.hidden = mode.value === 'days'; } },
