@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -34,6 +34,11 @@ class Client(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Archived clients keep their history but leave the dashboard and cannot sign in.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kept up to date by every session log, so the dashboard reads them instead of scanning
+    # each client's whole history: the first week (for the pain trend) and the latest session.
+    first_session_on: Mapped[date | None] = mapped_column(Date)
+    first_week_ends_on: Mapped[date | None] = mapped_column(Date)
+    last_session_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     therapist: Mapped[Therapist] = relationship(lazy="joined", innerjoin=True)
 

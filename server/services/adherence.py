@@ -1,8 +1,8 @@
 """Adherence and pain trends: who keeps up, whose pain is rising, who stopped.
 
 The dashboard computes every client of a therapist with a fixed number of queries (clients,
-assignment schedules, per-client aggregates, the last 28 days of logs, first-week pain), never
-one query per client.
+assignment schedules, the last 28 days of logs, first-week pain), never one query per client,
+and reads plain rows rather than ORM objects: it is the one page that touches every client.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import Assignment, Client, SessionLog, Therapist
@@ -43,7 +43,7 @@ class Window:
 
 @dataclass
 class ClientAdherence:
-    client: Client
+    client: object  # a Client, or a row with its id, name and timezone
     today: date
     last_7: Window
     last_28: Window
@@ -67,6 +67,14 @@ class _Facts:
     first_week_pain_after: float | None
 
 
+_CLIENT_COLUMNS = (
+    Client.id,
+    Client.name,
+    Client.timezone,
+    Client.first_session_on,
+    Client.first_week_ends_on,
+    Client.last_session_at,
+)
 _SCHEDULE_COLUMNS = (
     Assignment.id,
     Assignment.client_id,
@@ -134,23 +142,18 @@ def _summarise(client: Client, facts: _Facts, today: date) -> ClientAdherence:
     return summary
 
 
-def _gather(clients: list[Client], todays: dict[int, date]) -> dict[int, _Facts]:
+def _gather(clients: list, todays: dict[int, date]) -> dict[int, _Facts]:
+    """Everything the rules need about these clients, in three queries whatever their number.
+
+    `clients` are Client rows or objects with id, first_session_on, first_week_ends_on and
+    last_session_at (kept current by each session log, so no history is scanned here).
+    """
     ids = [c.id for c in clients]
     if not ids:
         return {}
     plans: dict[int, dict[int, tuple[str, Plan]]] = defaultdict(dict)
     for row in db.session.execute(select(*_SCHEDULE_COLUMNS).where(Assignment.client_id.in_(ids))):
         plans[row.client_id][row.id] = (row.status, plan_of(row))
-
-    firsts: dict[int, date] = {}
-    lasts: dict[int, datetime] = {}
-    for client_id, first_day, last_at in db.session.execute(
-        select(SessionLog.client_id, func.min(SessionLog.local_date), func.max(SessionLog.performed_at))
-        .where(SessionLog.client_id.in_(ids))
-        .group_by(SessionLog.client_id)
-    ):
-        firsts[client_id] = first_day
-        lasts[client_id] = last_at
 
     window_start = min(todays.values()) - timedelta(days=27)
     window_logs: dict[int, list] = defaultdict(list)
@@ -165,32 +168,30 @@ def _gather(clients: list[Client], todays: dict[int, date]) -> dict[int, _Facts]
     ):
         window_logs[client_id].append((assignment_id, day, pain, at))
 
-    first_week: dict[int, float] = {}
-    if firsts:
-        first_week_end = case(
-            {cid: day + timedelta(days=6) for cid, day in firsts.items()},
-            value=SessionLog.client_id,
-        )
+    # Each client's first week is a short range of the (client, day) index.
+    first_week = {
+        client_id: round(float(average), 1)
         for client_id, average in db.session.execute(
             select(SessionLog.client_id, func.avg(SessionLog.pain_after))
+            .join(Client, Client.id == SessionLog.client_id)
             .where(
-                SessionLog.client_id.in_(list(firsts)),
-                SessionLog.local_date <= first_week_end,
+                Client.id.in_(ids),
+                SessionLog.local_date >= Client.first_session_on,
+                SessionLog.local_date <= Client.first_week_ends_on,
                 SessionLog.pain_after.is_not(None),
             )
             .group_by(SessionLog.client_id)
-        ):
-            first_week[client_id] = round(float(average), 1)
-
-    return {
-        cid: _Facts(
-            plans=plans.get(cid, {}),
-            window_logs=window_logs.get(cid, []),
-            first_day=firsts.get(cid),
-            last_session_at=lasts.get(cid),
-            first_week_pain_after=first_week.get(cid),
         )
-        for cid in ids
+    }
+    return {
+        c.id: _Facts(
+            plans=plans.get(c.id, {}),
+            window_logs=window_logs.get(c.id, []),
+            first_day=c.first_session_on,
+            last_session_at=c.last_session_at,
+            first_week_pain_after=first_week.get(c.id),
+        )
+        for c in clients
     }
 
 
@@ -203,11 +204,11 @@ def _attention_order(summary: ClientAdherence):
 def dashboard(therapist: Therapist, now: datetime | None = None) -> list[ClientAdherence]:
     """All current clients of the therapist, those needing attention first."""
     now = now or utcnow()
-    clients = list(
-        db.session.scalars(
-            select(Client).where(Client.therapist_id == therapist.id, Client.archived_at.is_(None))
+    clients = db.session.execute(
+        select(*_CLIENT_COLUMNS).where(
+            Client.therapist_id == therapist.id, Client.archived_at.is_(None)
         )
-    )
+    ).all()
     todays = {c.id: local_today(c.timezone, now) for c in clients}
     facts = _gather(clients, todays)
     summaries = [_summarise(c, facts[c.id], todays[c.id]) for c in clients]

@@ -37,16 +37,41 @@ class Plan:
     def is_fixed_day(self, day: date) -> bool:
         return self.weekdays is not None and day.weekday() in self.weekdays
 
+    def active_spans(self, first: date, last: date) -> list[tuple[date, date]]:
+        """The parts of [first, last] when the plan runs: its dates minus its pauses."""
+        begin = max(first, self.start)
+        end = last if self.last_day is None else min(last, self.last_day)
+        spans = [(begin, end)] if begin <= end else []
+        for pause_from, pause_to in self.pauses:
+            resumed = pause_to or date.max
+            cut = []
+            for span_from, span_to in spans:
+                if pause_from > span_from:
+                    cut.append((span_from, min(span_to, pause_from - ONE_DAY)))
+                if resumed <= span_to:
+                    cut.append((max(span_from, resumed), span_to))
+            spans = [(a, b) for a, b in cut if a <= b]
+        return spans
+
     def planned(self, first: date, last: date) -> float:
         """Planned sessions between two days inclusive.
 
         Fixed weekdays count each active listed day. N times a week counts N for every seven
         active days, pro rata, so a part week (a start or a pause) asks for a fair share.
+        Counted by arithmetic over spans, not day by day: the dashboard does this for every client.
         """
-        active_days = [d for d in days_between(first, last) if self.is_active_on(d)]
-        if self.weekdays is not None:
-            return float(sum(1 for d in active_days if d.weekday() in self.weekdays))
-        return (self.times_per_week or 0) * len(active_days) / 7
+        spans = self.active_spans(first, last)
+        if self.weekdays is None:
+            active_days = sum((b - a).days + 1 for a, b in spans)
+            return (self.times_per_week or 0) * active_days / 7
+        return float(sum(_count_weekdays(a, b, self.weekdays) for a, b in spans))
+
+
+def _count_weekdays(first: date, last: date, weekdays: frozenset[int]) -> int:
+    days = (last - first).days + 1
+    full_weeks, remainder = divmod(days, 7)
+    extra = sum(1 for offset in range(remainder) if (first.weekday() + offset) % 7 in weekdays)
+    return full_weeks * len(weekdays) + extra
 
 
 def days_between(first: date, last: date) -> Iterable[date]:

@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, Invalid
@@ -82,6 +82,7 @@ def record_session(client: Client, data: dict, now: datetime | None = None) -> t
         received_at=now,
     )
     db.session.add(log)
+    _note_on_client(client, log.local_date, performed_at)
     try:
         db.session.commit()
     except IntegrityError:
@@ -92,6 +93,31 @@ def record_session(client: Client, data: dict, now: datetime | None = None) -> t
             raise
         return _same_upload(existing, client, content_hash), False
     return log, True
+
+
+def _note_on_client(client: Client, local_date: date, performed_at: datetime) -> None:
+    """Keep the client's first week and latest session current, in the same transaction.
+
+    One conditional UPDATE, so two uploads at once cannot overwrite each other's figures.
+    """
+    earlier = or_(Client.first_session_on.is_(None), Client.first_session_on > local_date)
+    later = or_(Client.last_session_at.is_(None), Client.last_session_at < performed_at)
+    db.session.execute(
+        update(Client)
+        .where(Client.id == client.id)
+        .values(
+            first_session_on=case((earlier, local_date), else_=Client.first_session_on),
+            first_week_ends_on=case(
+                (earlier, local_date + timedelta(days=6)), else_=Client.first_week_ends_on
+            ),
+            last_session_at=case(
+                (later, literal(performed_at, Client.last_session_at.type)),
+                else_=Client.last_session_at,
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(client, ["first_session_on", "first_week_ends_on", "last_session_at"])
 
 
 def _history(client_id: int, first: date, last: date) -> list[SessionLog]:
