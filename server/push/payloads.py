@@ -33,7 +33,9 @@ class Kind:
 
 KINDS = {
     "reminder": Kind("reminder", "normal", timedelta(hours=12), actions=True),
-    "missed": Kind("missed", "low", timedelta(hours=12), actions=True),
+    # The gentle note is that day's reminder in other words: it shares the reminder's Topic and
+    # tag, so a phone back after a week is shown one of the two, the latest.
+    "missed": Kind("reminder", "low", timedelta(hours=12), actions=True),
     "nudge": Kind("nudge", "normal", timedelta(days=1), actions=True),
     "new_routine": Kind("routine", "normal", timedelta(days=7), actions=False),
 }

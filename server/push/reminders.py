@@ -265,9 +265,16 @@ def _reminder_body(assignment, count: int) -> str:
 
 
 def _missed_two(reminder: Reminder, assignments: list, done: dict, today: date) -> bool:
-    """The last two planned days (fixed weekdays) before today passed with no session at all,
-    and no gentle note has been sent since they started slipping."""
+    """The last two planned days (fixed weekdays) before today passed with no session at all.
+
+    One note per lapse: not again until the client has done a session since the last note.
+    """
     any_day = set().union(*done.values()) if done else set()
+    last_session = max(any_day, default=None)
+    if reminder.missed_note_on is not None and (
+        last_session is None or last_session <= reminder.missed_note_on
+    ):
+        return False
     for assignment in assignments:
         plan = plan_of(assignment)
         if plan.weekdays is None:
@@ -278,10 +285,6 @@ def _missed_two(reminder: Reminder, assignments: list, done: dict, today: date) 
             if plan.is_active_on(day) and plan.is_fixed_day(day):
                 planned.append(day)
             day -= timedelta(days=1)
-        if len(planned) < 2 or any(d in any_day for d in planned):
-            continue
-        if any(d > planned[-1] for d in any_day):
-            continue
-        if reminder.missed_note_on is None or reminder.missed_note_on < planned[-1]:
+        if len(planned) == 2 and (last_session is None or last_session < planned[-1]):
             return True
     return False

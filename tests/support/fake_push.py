@@ -84,6 +84,10 @@ class _Handler(BaseHTTPRequestHandler):
         service: FakePushService = self.server.service
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        if len(body) < length:
+            # The sender went away mid-request (a killed worker): nothing was delivered.
+            self.close_connection = True
+            return
         status, extra = service.handle(self.path, dict(self.headers.items()), body)
         self.send_response(status)
         for name, value in extra.items():
