@@ -24,11 +24,12 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-# Migrate, load the routine library, then serve with gunicorn until Ctrl-C.
+# Migrate, load the routine library, then serve with gunicorn beside the push worker
+# (`flask worker`) until Ctrl-C, which stops both.
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask routines load
-	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/gunicorn --config server/gunicorn_conf.py wsgi:app
+	HOST=$(HOST) PORT=$(PORT) exec $(BIN)/python -m server.supervise
 
 test: install-dev
 	$(MAKE) --no-print-directory test-sqlite
