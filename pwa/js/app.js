@@ -120,6 +120,12 @@ async function route() {
 
 async function start() {
   if ('serviceWorker' in navigator) {
+    // A new version takes over open pages at once (skipWaiting); say so instead of reloading
+    // under the person's fingers. The first install also "changes" the controller: not news.
+    const hadController = Boolean(navigator.serviceWorker.controller);
+    navigator.serviceWorker.addEventListener('controllerchange', () => {
+      if (hadController) app.say('Limber has been updated. It will use the new version next time you open it.');
+    });
     navigator.serviceWorker.register('/sw.js').catch(() => {});
   }
   const joining = location.pathname.match(/^\/join\/([^/]+)$/);

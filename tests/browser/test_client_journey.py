@@ -74,6 +74,7 @@ def test_join_play_finish_offline_then_upload_once(context, api):
 
     context.set_offline(False)
     expect(page.locator("#outbox")).to_be_hidden(timeout=10000)
+    expect(page.get_by_text("Done today")).to_be_visible()
     stored = _stored_sessions(therapist, client)
     assert len(stored) == 1
     log = stored[0]

@@ -96,7 +96,7 @@ export async function loadToday() {
 export async function today(main, params, app) {
   const { today: data, cached } = await loadToday();
   const waiting = await pending().catch(() => []);
-  const doneHere = new Set(waiting.filter((e) => e.body.performed_at && localDate(new Date(e.body.performed_at)) === data?.date).map((e) => e.body.assignment_id));
+  const doneHere = new Set(waiting.filter((e) => e.state !== 'rejected' && e.body.performed_at && localDate(new Date(e.body.performed_at)) === data?.date).map((e) => e.body.assignment_id));
   add(main, h('h1', {}, 'Today'));
   if (cached) add(main, h('div.notice.warn', {}, 'You are offline. This is the routine as it was last loaded; what you do is saved on this phone.'));
   add(main, await outboxPanel(app));
@@ -105,6 +105,11 @@ export async function today(main, params, app) {
   async function refreshOutbox() {
     const old = main.querySelector('#outbox');
     if (old) old.replaceWith(await outboxPanel(app));
+    // A session that has just reached the server is simply done now.
+    const still = new Set((await pending().catch(() => [])).map((e) => String(e.body.assignment_id)));
+    main.querySelectorAll('[data-waiting]').forEach((badge) => {
+      if (!still.has(badge.dataset.waiting)) badge.textContent = 'Done today';
+    });
   }
   if (!data) {
     add(main, h('p', {}, 'Nothing loaded yet. Open Limber once with a connection.'));
@@ -122,7 +127,9 @@ export async function today(main, params, app) {
     add(main, h(`section.card.routine${done ? '.done' : ''}`, { 'aria-labelledby': `r${a.id}` },
       h('div.row.spread', {},
         h('h2', { id: `r${a.id}` }, a.title),
-        done ? h('span.badge.done', {}, doneHere.has(a.id) && !item.done_today ? 'Done · waiting to upload' : 'Done today')
+        done ? (doneHere.has(a.id) && !item.done_today
+          ? h('span.badge.done', { 'data-waiting': a.id }, 'Done · waiting to upload')
+          : h('span.badge.done', {}, 'Done today'))
           : item.due ? h('span.badge', {}, 'Due today') : h('span.badge', {}, 'Optional today')),
       h('p.meta', {}, `About ${a.estimated_minutes} min · ${plural(a.routine.items.length, 'exercise')} · ${schedule} · ${item.done_this_week} done this week`),
       a.status === 'paused' ? h('p.notice.warn', {}, 'Paused by your therapist.') : null,
