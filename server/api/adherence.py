@@ -1,9 +1,10 @@
 """Adherence and the therapist's dashboard."""
 
+from flask import jsonify
 
 from server.api.access import current_therapist, signed_in
 from server.openapi import ApiBlueprint
-from server.schemas.programs import AdherenceSchema, DashboardSchema
+from server.schemas.programs import AdherenceSchema, DashboardSchema, adherence_summary_json
 from server.services import adherence
 
 blp = ApiBlueprint("adherence", __name__, url_prefix="/api", description="Adherence and dashboard")
@@ -23,4 +24,5 @@ def client_adherence(client_id):
 @blp.response(200, DashboardSchema)
 def dashboard():
     """All my current clients, those needing attention first."""
-    return {"clients": adherence.dashboard(current_therapist())}
+    summaries = adherence.dashboard(current_therapist())
+    return jsonify({"clients": [adherence_summary_json(s) for s in summaries]})

@@ -1,5 +1,6 @@
 """Assignments (therapist side), today's routines and session logs (client side)."""
 
+from flask import jsonify
 
 from server.api.access import current_client, current_therapist, signed_in
 from server.openapi import ApiBlueprint
@@ -11,6 +12,7 @@ from server.schemas.programs import (
     SessionLogInSchema,
     SessionLogSchema,
     TodaySchema,
+    today_json,
 )
 from server.services import assignments, session_logs
 
@@ -64,7 +66,7 @@ def client_sessions(query, client_id):
 @blp.response(200, TodaySchema)
 def today():
     """My routines for today in my time zone: what is due and what is done."""
-    return assignments.today_for_client(current_client())
+    return jsonify(today_json(assignments.today_for_client(current_client())))
 
 
 @blp.route("/sessions", methods=["GET"])

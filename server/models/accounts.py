@@ -40,7 +40,7 @@ class Client(db.Model):
     first_week_ends_on: Mapped[date | None] = mapped_column(Date)
     last_session_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    therapist: Mapped[Therapist] = relationship(lazy="joined", innerjoin=True)
+    therapist: Mapped[Therapist] = relationship()
 
 
 class DeviceSession(db.Model):

@@ -15,10 +15,7 @@ from server.schemas.common import (
     list_of_choices,
     one_of,
 )
-
-
-def illustration_url(illustration: str | None) -> str | None:
-    return f"/illustrations/{illustration}" if illustration else None
+from server.services.library import illustration_url
 
 
 class ExerciseQuerySchema(StrictSchema):

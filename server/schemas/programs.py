@@ -4,14 +4,13 @@ import marshmallow as ma
 from marshmallow import validate
 
 from server.schemas.common import DoseOutSchema, Id, Int, StrictSchema, Text, computed, weekdays
-from server.schemas.library import illustration_url
 from server.services.schedule import WEEKDAY_NAMES
 
 NOTE_LENGTH = 2000
 
 
 class _ScheduleFields(StrictSchema):
-    weekdays = weekdays(metadata={"description": "Fixed days, e.g. [\"mon\", \"thu\"]"})
+    weekdays = weekdays(metadata={"description": 'Fixed days, e.g. ["mon", "thu"]'})
     times_per_week = Int(1, 7, metadata={"description": "Or: any N days a week"})
 
     @ma.post_load
@@ -50,9 +49,7 @@ class SnapshotItemSchema(ma.Schema):
     steps = ma.fields.List(ma.fields.String())
     cues = ma.fields.List(ma.fields.String())
     cautions = ma.fields.List(ma.fields.String())
-    illustration_url = computed(
-        lambda item: illustration_url(item["illustration"]), "string", allow_none=True
-    )
+    illustration_url = ma.fields.String(allow_none=True)
     dose = ma.fields.Nested(DoseOutSchema)
     note = ma.fields.String()
 
@@ -86,7 +83,9 @@ class AssignmentSchema(ma.Schema):
 
 class TodayItemSchema(ma.Schema):
     assignment = ma.fields.Nested(AssignmentSchema)
-    due = ma.fields.Boolean(metadata={"description": "A session is asked for today and not done yet"})
+    due = ma.fields.Boolean(
+        metadata={"description": "A session is asked for today and not done yet"}
+    )
     done_today = ma.fields.Boolean()
     done_this_week = ma.fields.Integer()
 
@@ -98,11 +97,17 @@ class TodaySchema(ma.Schema):
 
 
 class SessionLogInSchema(StrictSchema):
-    id = ma.fields.UUID(required=True, metadata={"description": "Made on the phone; the idempotency key"})
+    id = ma.fields.UUID(
+        required=True, metadata={"description": "Made on the phone; the idempotency key"}
+    )
     assignment_id = Id(required=True)
-    performed_at = ma.fields.AwareDateTime(required=True, metadata={"description": "With offset or Z"})
+    performed_at = ma.fields.AwareDateTime(
+        required=True, metadata={"description": "With offset or Z"}
+    )
     completed_items = ma.fields.List(
-        Int(0, 99), load_default=list, validate=validate.Length(max=100),
+        Int(0, 99),
+        load_default=list,
+        validate=validate.Length(max=100),
         metadata={"description": "Positions of the routine items done"},
     )
     pain_before = Int(0, 10, allow_none=True, load_default=None)
@@ -130,7 +135,9 @@ class SessionLogSchema(ma.Schema):
 
 
 class HistoryQuerySchema(StrictSchema):
-    from_ = ma.fields.Date(data_key="from", metadata={"description": "First local date (default: a year ago)"})
+    from_ = ma.fields.Date(
+        data_key="from", metadata={"description": "First local date (default: a year ago)"}
+    )
     to = ma.fields.Date(metadata={"description": "Last local date (default: today)"})
 
 
@@ -176,3 +183,76 @@ class AdherenceSchema(AdherenceSummarySchema):
 
 class DashboardSchema(ma.Schema):
     clients = ma.fields.List(ma.fields.Nested(AdherenceSummarySchema))
+
+
+# Hot paths. /api/today runs every time a client opens the app and /api/dashboard touches every
+# client of a therapist, so their answers are built directly as JSON-ready dicts instead of
+# through marshmallow's field-by-field dump (several times slower). The schemas above still
+# document them, and tests/test_fast_json.py checks these functions give exactly what
+# dump() would.
+
+
+def _iso(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def assignment_json(a) -> dict:
+    return {
+        "id": a.id,
+        "client_id": a.client_id,
+        "routine_id": a.routine_id,
+        "title": a.title,
+        "routine": a.routine,  # stored in SnapshotSchema's shape
+        "estimated_minutes": a.estimated_minutes,
+        "weekdays": None if a.weekdays is None else [WEEKDAY_NAMES[d] for d in a.weekdays],
+        "times_per_week": a.times_per_week,
+        "start_date": a.start_date.isoformat(),
+        "end_date": _iso(a.end_date),
+        "ended_on": _iso(a.ended_on),
+        "status": a.status,
+        "note": a.note,
+        "created_at": a.created_at.isoformat(),
+    }
+
+
+def today_json(today) -> dict:
+    return {
+        "date": today.date.isoformat(),
+        "timezone": today.timezone,
+        "items": [
+            {
+                "assignment": assignment_json(item.assignment),
+                "due": item.due,
+                "done_today": item.done_today,
+                "done_this_week": item.done_this_week,
+            }
+            for item in today.items
+        ],
+    }
+
+
+def _window_json(window) -> dict:
+    return {
+        "days": window.days,
+        "done": window.done,
+        "planned": window.planned,
+        "ratio": window.ratio,
+    }
+
+
+def adherence_summary_json(summary) -> dict:
+    return {
+        "client": {
+            "id": summary.client.id,
+            "name": summary.client.name,
+            "timezone": summary.client.timezone,
+        },
+        "today": summary.today.isoformat(),
+        "last_7": _window_json(summary.last_7),
+        "last_28": _window_json(summary.last_28),
+        "last_session_at": _iso(summary.last_session_at),
+        "first_week_pain_after": summary.first_week_pain_after,
+        "latest_week_pain_after": summary.latest_week_pain_after,
+        "active_assignments": summary.active_assignments,
+        "flags": list(summary.flags),
+    }

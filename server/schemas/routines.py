@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from server.schemas.common import DoseOutSchema, Id, Int, StrictSchema, Text, computed
-from server.schemas.library import illustration_url
+from server.services.library import illustration_url
 from server.services.routines import routine_minutes
 
 MAX_ITEMS = 30

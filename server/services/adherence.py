@@ -61,7 +61,7 @@ class _Facts:
     """What the queries found about one client, before any rule is applied."""
 
     plans: dict[int, tuple[str, Plan]]  # assignment id -> (status, plan)
-    window_logs: list[tuple[int | None, date, int | None, datetime]]  # assignment, day, pain, at
+    window_logs: list[tuple[int | None, date, int | None]]  # assignment, local day, pain after
     first_day: date | None
     last_session_at: datetime | None
     first_week_pain_after: float | None
@@ -90,7 +90,7 @@ _SCHEDULE_COLUMNS = (
 
 def _window(plans: dict[int, tuple[str, Plan]], logs, today: date, days: int) -> Window:
     first = today - timedelta(days=days - 1)
-    done_days = {(a, d) for a, d, _, _ in logs if a in plans and first <= d <= today}
+    done_days = {(a, d) for a, d, _ in logs if a in plans and first <= d <= today}
     planned = sum(plan.planned(first, today) for _, plan in plans.values())
     return Window(days=days, done=len(done_days), planned=round(planned))
 
@@ -102,7 +102,7 @@ def _average(values: list[int]) -> float | None:
 def _summarise(client: Client, facts: _Facts, today: date) -> ClientAdherence:
     logs = facts.window_logs
     latest_first = today - timedelta(days=6)
-    latest_pain = _average([p for _, d, p, _ in logs if p is not None and d >= latest_first])
+    latest_pain = _average([p for _, d, p in logs if p is not None and d >= latest_first])
     active = [
         plan
         for status, plan in facts.plans.values()
@@ -118,10 +118,11 @@ def _summarise(client: Client, facts: _Facts, today: date) -> ClientAdherence:
         latest_week_pain_after=latest_pain,
         active_assignments=len(active),
     )
-    recent = max(logs, key=lambda row: row[3], default=None)
+    last_day = max((d for _, d, p in logs if p is not None), default=None)
+    last_day_pain = max((p for _, d, p in logs if p is not None and d == last_day), default=None)
     first_week_over = facts.first_day is not None and facts.first_day < latest_first
     if (latest_pain is not None and latest_pain >= PAIN_HIGH) or (
-        recent is not None and recent[2] is not None and recent[2] >= PAIN_HIGH
+        last_day_pain is not None and last_day_pain >= PAIN_HIGH
     ) or (
         first_week_over
         and latest_pain is not None
@@ -157,16 +158,15 @@ def _gather(clients: list, todays: dict[int, date]) -> dict[int, _Facts]:
 
     window_start = min(todays.values()) - timedelta(days=27)
     window_logs: dict[int, list] = defaultdict(list)
-    for client_id, assignment_id, day, pain, at in db.session.execute(
+    for client_id, assignment_id, day, pain in db.session.execute(
         select(
             SessionLog.client_id,
             SessionLog.assignment_id,
             SessionLog.local_date,
             SessionLog.pain_after,
-            SessionLog.performed_at,
         ).where(SessionLog.client_id.in_(ids), SessionLog.local_date >= window_start)
     ):
-        window_logs[client_id].append((assignment_id, day, pain, at))
+        window_logs[client_id].append((assignment_id, day, pain))
 
     # Each client's first week is a short range of the (client, day) index.
     first_week = {

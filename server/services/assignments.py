@@ -145,7 +145,7 @@ def update_assignment(
 
 @dataclass(frozen=True)
 class TodayItem:
-    assignment: Assignment
+    assignment: Assignment  # or a row with the same columns
     due: bool
     done_today: bool
     done_this_week: int
@@ -161,10 +161,11 @@ class Today:
 def today_for_client(client: Client, now: datetime | None = None) -> Today:
     """The client's current assignments for their local today: due, done, and this week's count."""
     today = local_today(client.timezone, now or utcnow())
+    # Plain rows rather than ORM objects: this runs every time a client opens the app.
     plans = {
         a.id: (a, plan_of(a))
-        for a in db.session.scalars(
-            select(Assignment)
+        for a in db.session.execute(
+            select(*Assignment.__table__.columns)
             .where(
                 Assignment.client_id == client.id,
                 Assignment.status != "ended",

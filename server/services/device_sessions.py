@@ -67,22 +67,24 @@ def csrf_token_for(token: str) -> str:
 
 
 def resolve_session(token: str) -> Principal | None:
-    """The principal behind a cookie token, or None when unknown, expired or its client archived."""
-    session = db.session.scalar(
-        select(DeviceSession).where(DeviceSession.token_hash == hash_token(token))
-    )
+    """The principal behind a cookie token, or None when unknown, expired or its client archived.
+
+    One query for the session and its person: this runs on every signed-in request.
+    """
+    row = db.session.execute(
+        select(DeviceSession, Therapist, Client)
+        .outerjoin(Therapist, Therapist.id == DeviceSession.therapist_id)
+        .outerjoin(Client, Client.id == DeviceSession.client_id)
+        .where(DeviceSession.token_hash == hash_token(token))
+    ).first()
     now = utcnow()
-    if session is None or session.expires_at <= now:
+    if row is None or row.DeviceSession.expires_at <= now:
+        return None
+    session, therapist, client = row
+    if client is not None and client.archived_at is not None:
         return None
     renew = now - session.last_seen_at >= TOUCH_INTERVAL
-    if session.therapist_id is not None:
-        therapist = db.session.get(Therapist, session.therapist_id)
-        principal = Principal(session, therapist=therapist, renewed=renew)
-    else:
-        client = db.session.get(Client, session.client_id)
-        if client is None or client.archived_at is not None:
-            return None
-        principal = Principal(session, client=client, renewed=renew)
+    principal = Principal(session, therapist=therapist, client=client, renewed=renew)
     if renew:
         _touch(session.id, now, now + idle_lifetime(principal.role))
     return principal

@@ -9,6 +9,11 @@ from server.extensions import db
 from server.models import Exercise, Routine, Therapist
 
 
+def illustration_url(illustration: str | None) -> str | None:
+    """Where the web app finds an exercise's drawing (served from routines/illustrations)."""
+    return f"/illustrations/{illustration}" if illustration else None
+
+
 def _visible_to(therapist: Therapist):
     """Library entries still in use plus the therapist's own; nobody sees another's own."""
     return or_(

@@ -8,6 +8,7 @@ from server.errors import Forbidden, Invalid, NotFound
 from server.extensions import db
 from server.models import Exercise, Routine, RoutineItem, Therapist
 from server.services.dosing import dose_of, estimated_minutes, merge_dose
+from server.services.library import illustration_url
 
 ROUTINE_TEXT_FIELDS = ("name", "purpose", "suits", "frequency", "frequency_per_week", "progression")
 
@@ -111,7 +112,10 @@ def delete_routine(therapist: Therapist, routine_id: int) -> None:
 
 
 def snapshot(routine: Routine) -> dict:
-    """What an assignment keeps: the routine with each exercise's words and dose copied in."""
+    """What an assignment keeps: the routine with each exercise's words and dose copied in.
+
+    Stored in exactly the shape the API shows (SnapshotSchema), so reading it back costs nothing.
+    """
     return {
         "name": routine.name,
         "items": [
@@ -127,7 +131,7 @@ def snapshot(routine: Routine) -> dict:
                 "steps": list(item.exercise.steps),
                 "cues": list(item.exercise.cues),
                 "cautions": list(item.exercise.cautions),
-                "illustration": item.exercise.illustration,
+                "illustration_url": illustration_url(item.exercise.illustration),
                 "dose": dose_of(item),
                 "note": item.note,
             }
