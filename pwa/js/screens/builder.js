@@ -33,6 +33,7 @@ function number(label, value, min, max, onInput) {
 }
 
 export async function render(main, [routineId], app) {
+  main.className = 'wide';
   let routine = null;
   if (routineId) routine = await get(`/api/routines/${routineId}`);
   const editing = routine && !routine.library;
@@ -40,7 +41,7 @@ export async function render(main, [routineId], app) {
   const items = (routine?.items || []).map((i) => ({ exercise: i.exercise, note: i.note, ...i.dose }));
 
   const live = h('p.visually-hidden', { 'aria-live': 'polite' });
-  const results = h('ul.plain', { id: 'results' });
+  const results = h('ul.plain.results', { id: 'results', tabindex: '0', 'aria-label': 'Matching exercises' });
   const itemList = h('ol.plain.items', { id: 'items' });
   const filters = h('form.filters', { role: 'search', onsubmit: (e) => { e.preventDefault(); search(); }, onchange: search },
     field('Search', h('input', { type: 'search', name: 'q', placeholder: 'e.g. bridge' })),
@@ -93,7 +94,7 @@ export async function render(main, [routineId], app) {
         item.reps = reps ? item.reps || 10 : null;
         item.hold_seconds = reps ? null : item.hold_seconds || 30;
         drawItems();
-      } }, h('option', { value: 'reps', selected: byReps }, 'Reps'), h('option', { value: 'hold', selected: !byReps }, 'Hold (seconds)'));
+      } }, h('option', { value: 'reps', selected: byReps }, 'Reps'), h('option', { value: 'hold', selected: !byReps }, 'Hold'));
       itemList.append(h('li', {},
         h('div.row.spread', {},
           h('strong', {}, `${i + 1}. ${name}`),
