@@ -2,7 +2,10 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from server.services.schedule import Plan, current_streak, is_due, local_today
+from hypothesis import given
+from hypothesis import strategies as st
+
+from server.services.schedule import Plan, current_streak, days_between, is_due, local_today
 
 MON = date(2026, 3, 2)  # a Monday
 
@@ -87,3 +90,34 @@ def test_local_today_on_dst_change_days():
     # London falls back on 25 October 2026; 23:30 UTC is still the 25th locally (GMT).
     assert local_today("Europe/London", datetime(2026, 10, 25, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
     assert local_today("Europe/London", datetime(2026, 10, 24, 23, 30, tzinfo=UTC)) == date(2026, 10, 25)
+
+
+# Property: the arithmetic in Plan.planned agrees with counting day by day, for any plan.
+
+DAY = st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31))
+
+
+@st.composite
+def plans(draw):
+    start = draw(DAY)
+    last_day = draw(st.none() | st.dates(min_value=start, max_value=start + timedelta(days=400)))
+    pauses = []
+    for _ in range(draw(st.integers(0, 3))):
+        begin = draw(st.dates(min_value=start, max_value=start + timedelta(days=300)))
+        end = draw(st.none() | st.dates(min_value=begin, max_value=begin + timedelta(days=60)))
+        pauses.append((begin, end))
+    if draw(st.booleans()):
+        weekdays = frozenset(draw(st.sets(st.integers(0, 6), min_size=1)))
+        return Plan(start=start, last_day=last_day, weekdays=weekdays, pauses=tuple(pauses))
+    return Plan(start=start, last_day=last_day, times_per_week=draw(st.integers(1, 7)), pauses=tuple(pauses))
+
+
+@given(plans(), DAY, st.integers(0, 60))
+def test_planned_matches_counting_day_by_day(plan, first, length):
+    last = first + timedelta(days=length)
+    active = [d for d in days_between(first, last) if plan.is_active_on(d)]
+    if plan.weekdays is not None:
+        expected = float(sum(1 for d in active if d.weekday() in plan.weekdays))
+    else:
+        expected = plan.times_per_week * len(active) / 7
+    assert abs(plan.planned(first, last) - expected) < 1e-9
