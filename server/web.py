@@ -62,7 +62,11 @@ def _respond(path: str, cache_control: str, data: bytes | None = None):
     """A file (or `data` standing for it) with ETag, Cache-Control and gzip when accepted."""
     raw, zipped, etag = _read(path, os.stat(path).st_mtime_ns)
     if data is not None:
-        raw, zipped, etag = data, gzip.compress(data, 9, mtime=0), hashlib.sha256(data).hexdigest()[:24]
+        raw, zipped, etag = (
+            data,
+            gzip.compress(data, 9, mtime=0),
+            hashlib.sha256(data).hexdigest()[:24],
+        )
     mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
     compress = mimetype in COMPRESSIBLE and "gzip" in request.accept_encodings
     response = current_app.response_class(zipped if compress else raw, mimetype=mimetype)

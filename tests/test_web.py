@@ -14,7 +14,14 @@ PWA = PROJECT_ROOT / "pwa"
 
 
 def test_every_app_response_carries_the_strict_csp(client):
-    for path in ("/", "/join/ABCDE-FGHJK", "/app/js/app.js", "/app/css/app.css", "/sw.js", "/manifest.webmanifest"):
+    for path in (
+        "/",
+        "/join/ABCDE-FGHJK",
+        "/app/js/app.js",
+        "/app/css/app.css",
+        "/sw.js",
+        "/manifest.webmanifest",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["Content-Security-Policy"] == CSP, path
@@ -71,7 +78,9 @@ def test_service_worker_precaches_every_shell_file():
     source = (PWA / "sw.js").read_text()
     listed = set(re.findall(r"^\s+'(/[^']*)',$", source, re.M))
     wanted = {"/", "/manifest.webmanifest"} | {
-        "/app/" + str(p.relative_to(PWA)) for p in PWA.rglob("*") if p.suffix in (".js", ".css") and p.name != "sw.js"
+        "/app/" + str(p.relative_to(PWA))
+        for p in PWA.rglob("*")
+        if p.suffix in (".js", ".css") and p.name != "sw.js"
     }
     assert wanted <= listed, f"missing from SHELL in sw.js: {sorted(wanted - listed)}"
     for url in listed - {"/", "/manifest.webmanifest"}:
@@ -85,13 +94,29 @@ def test_no_inline_script_style_or_handlers():
     assert not re.search(r"<style|\sstyle=|\son[a-z]+=", html)
     for path in PWA.rglob("*.js"):
         code = path.read_text()
-        for pattern in (r"\.innerHTML\s*=", r"\.outerHTML\s*=", r"\beval\(", r"new Function", r"setAttribute\(\s*'style'", r"javascript:", r"insertAdjacentHTML"):
+        for pattern in (
+            r"\.innerHTML\s*=",
+            r"\.outerHTML\s*=",
+            r"\beval\(",
+            r"new Function",
+            r"setAttribute\(\s*'style'",
+            r"javascript:",
+            r"insertAdjacentHTML",
+        ):
             assert not re.search(pattern, code), f"{path.name}: {pattern}"
 
 
 def test_manifest_has_what_installing_needs():
     manifest = json.loads((PWA / "manifest.webmanifest").read_text())
-    for key in ("id", "name", "short_name", "start_url", "scope", "theme_color", "background_color"):
+    for key in (
+        "id",
+        "name",
+        "short_name",
+        "start_url",
+        "scope",
+        "theme_color",
+        "background_color",
+    ):
         assert manifest[key], key
     assert manifest["display"] == "standalone"
     sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in manifest["icons"]}

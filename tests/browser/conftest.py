@@ -45,7 +45,9 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        message = f"Chromium not found at {CHROMIUM}: run `make browser-deps` (apt-get install chromium)"
+        message = (
+            f"Chromium not found at {CHROMIUM}: run `make browser-deps` (apt-get install chromium)"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -102,7 +104,9 @@ def browser(playwright_instance, chromium_path):
 @pytest.fixture()
 def context(browser, base_url):
     """A fresh browser profile (cookies, storage, service worker) at phone size."""
-    context = browser.new_context(base_url=base_url, viewport=PHONE, locale="en-GB", timezone_id="Europe/London")
+    context = browser.new_context(
+        base_url=base_url, viewport=PHONE, locale="en-GB", timezone_id="Europe/London"
+    )
     errors: list[str] = []
     context.on("weberror", lambda error: errors.append(str(error.error)))
     # A strict CSP is served; anything it blocks (inline style, eval...) is a bug in the app.
@@ -123,25 +127,47 @@ class Api:
         browser = self.app.test_client()
         response = browser.post(
             "/api/auth/register",
-            json={"email": f"t-{uuid.uuid4().hex[:8]}@example.org", "password": "correct horse battery", "name": name},
+            json={
+                "email": f"t-{uuid.uuid4().hex[:8]}@example.org",
+                "password": "correct horse battery",
+                "name": name,
+            },
         )
         assert response.status_code == 201, response.get_json()
         return ApiUser(browser, response.get_json())
 
     def client_with_invite(self, therapist: ApiUser, name="Sam Lee") -> tuple[dict, dict]:
-        client = therapist.post("/api/clients", json={"name": name, "timezone": "Europe/London"}).get_json()
+        client = therapist.post(
+            "/api/clients", json={"name": name, "timezone": "Europe/London"}
+        ).get_json()
         invite = therapist.post(f"/api/clients/{client['id']}/invites").get_json()
         return client, invite
 
     def short_routine(self, therapist: ApiUser) -> dict:
         """Two exercises with tiny doses, so the player can be walked through quickly."""
         exercises = therapist.get("/api/exercises?q=bridge").get_json()
-        holds = [e for e in therapist.get("/api/exercises?kind=stretch").get_json() if e["dose"]["hold_seconds"]]
+        holds = [
+            e
+            for e in therapist.get("/api/exercises?kind=stretch").get_json()
+            if e["dose"]["hold_seconds"]
+        ]
         body = {
             "name": "Quick check routine",
             "items": [
-                {"exercise_id": exercises[0]["id"], "sets": 1, "reps": 2, "sides": 1, "rest_seconds": 0},
-                {"exercise_id": holds[0]["id"], "sets": 1, "hold_seconds": 1, "sides": 2, "rest_seconds": 1},
+                {
+                    "exercise_id": exercises[0]["id"],
+                    "sets": 1,
+                    "reps": 2,
+                    "sides": 1,
+                    "rest_seconds": 0,
+                },
+                {
+                    "exercise_id": holds[0]["id"],
+                    "sets": 1,
+                    "hold_seconds": 1,
+                    "sides": 2,
+                    "rest_seconds": 1,
+                },
             ],
         }
         response = therapist.post("/api/routines", json=body)

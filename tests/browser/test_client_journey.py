@@ -14,7 +14,11 @@ def test_join_play_finish_offline_then_upload_once(context, api):
     routine = api.short_routine(therapist)
     assignment = therapist.post(
         f"/api/clients/{client['id']}/assignments",
-        json={"routine_id": routine["id"], "times_per_week": 3, "note": "Slow and steady this week."},
+        json={
+            "routine_id": routine["id"],
+            "times_per_week": 3,
+            "note": "Slow and steady this week.",
+        },
     ).get_json()
 
     page = context.new_page()
@@ -47,9 +51,13 @@ def test_join_play_finish_offline_then_upload_once(context, api):
     page.get_by_role("button", name="Next").click()
 
     # Exercise 2: a one-second hold each side with a one-second rest between; the timer runs out.
-    expect(page.locator("#player-progress")).to_have_text("Exercise 2 of 2 · Set 1 of 1 · Left side")
+    expect(page.locator("#player-progress")).to_have_text(
+        "Exercise 2 of 2 · Set 1 of 1 · Left side"
+    )
     page.get_by_role("button", name="Start hold").click()
-    expect(page.locator("#player-progress")).to_have_text("Exercise 2 of 2 · Set 1 of 1 · Right side", timeout=5000)
+    expect(page.locator("#player-progress")).to_have_text(
+        "Exercise 2 of 2 · Set 1 of 1 · Right side", timeout=5000
+    )
     expect(page.get_by_role("button", name="Start hold")).to_be_visible(timeout=5000)
 
     # The phone loses its connection before the last hold and the finish screen.
@@ -79,7 +87,12 @@ def test_join_play_finish_offline_then_upload_once(context, api):
     assert len(stored) == 1
     log = stored[0]
     assert (log["assignment_id"], log["completed_items"]) == (assignment["id"], [0, 1])
-    assert (log["pain_before"], log["pain_after"], log["effort"], log["note"]) == (4, 8, 5, "Tight on the left.")
+    assert (log["pain_before"], log["pain_after"], log["effort"], log["note"]) == (
+        4,
+        8,
+        5,
+        "Tight on the left.",
+    )
     assert page.evaluate("self.LimberStore.entries()") == []
 
     # Opening the app again uploads nothing twice.

@@ -12,7 +12,9 @@ SHELL_BUDGET = 80 * 1024  # bytes, gzip-compressed
 SHELL_SUFFIXES = (".html", ".css", ".js", ".webmanifest")
 
 
-def test_chromium_finds_no_installability_errors(playwright_instance, chromium_path, base_url, tmp_path):
+def test_chromium_finds_no_installability_errors(
+    playwright_instance, chromium_path, base_url, tmp_path
+):
     # A persistent profile: a plain context counts as incognito, where apps cannot be installed.
     context = playwright_instance.chromium.launch_persistent_context(
         str(tmp_path / "profile"), executable_path=chromium_path, args=CHROMIUM_ARGS
@@ -39,5 +41,7 @@ def test_app_shell_fits_the_budget():
     sizes = {str(p.relative_to(PROJECT_ROOT)): len(gzip.compress(p.read_bytes(), 9)) for p in files}
     total = sum(sizes.values())
     raw = sum(p.stat().st_size for p in files)
-    print(f"\napp shell: {len(files)} files, {raw / 1024:.1f} KB raw, {total / 1024:.1f} KB gzip (budget {SHELL_BUDGET // 1024} KB)")
+    print(
+        f"\napp shell: {len(files)} files, {raw / 1024:.1f} KB raw, {total / 1024:.1f} KB gzip (budget {SHELL_BUDGET // 1024} KB)"
+    )
     assert total <= SHELL_BUDGET, sorted(sizes.items(), key=lambda item: -item[1])[:5]

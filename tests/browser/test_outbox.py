@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from playwright.sync_api import expect
 
@@ -15,7 +15,8 @@ def _joined_client(context, api):
     client, invite = api.client_with_invite(therapist)
     routine = api.short_routine(therapist)
     assignment = therapist.post(
-        f"/api/clients/{client['id']}/assignments", json={"routine_id": routine["id"], "times_per_week": 2}
+        f"/api/clients/{client['id']}/assignments",
+        json={"routine_id": routine["id"], "times_per_week": 2},
     ).get_json()
     page = context.new_page()
     page.goto(f"/join/{invite['code']}")
@@ -31,7 +32,7 @@ def _body(assignment, **fields):
     return {
         "id": str(uuid.uuid4()),
         "assignment_id": assignment["id"],
-        "performed_at": datetime.now(timezone.utc).isoformat(),
+        "performed_at": datetime.now(UTC).isoformat(),
         "completed_items": [0],
         "pain_before": 3,
         "pain_after": 2,
@@ -62,7 +63,9 @@ def test_a_refused_upload_is_shown_and_kept_until_the_person_discards_it(context
     expect(page.get_by_text("No such assignment")).to_be_visible()
     stored = therapist.get(f"/api/clients/{client['id']}/sessions").get_json()
     assert [s["note"] for s in stored] == ["first"]
-    states = page.evaluate("self.LimberStore.entries().then((list) => list.map((e) => [e.status, e.state]))")
+    states = page.evaluate(
+        "self.LimberStore.entries().then((list) => list.map((e) => [e.status, e.state]))"
+    )
     assert sorted(states) == [[409, "rejected"], [422, "rejected"]]
 
     # Still there after a reload: nothing the server refused disappears by itself.
@@ -76,7 +79,10 @@ def test_background_sync_uploads_from_the_service_worker(context, api):
     therapist, client, assignment, page = _joined_client(context, api)
     cdp = context.new_cdp_session(page)
     registrations = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
     cdp.send("ServiceWorker.enable")
     deadline = time.monotonic() + 5
     while not registrations and time.monotonic() < deadline:
@@ -84,13 +90,24 @@ def test_background_sync_uploads_from_the_service_worker(context, api):
     registration = next(r for r in registrations if r["scopeURL"].startswith(context.origin))
 
     # Queued without uploading, as if the phone went offline right after the session.
-    page.evaluate("(body) => self.LimberStore.enqueue(body, 'Quick check routine')", _body(assignment, note="synced"))
+    page.evaluate(
+        "(body) => self.LimberStore.enqueue(body, 'Quick check routine')",
+        _body(assignment, note="synced"),
+    )
     cdp.send(
         "ServiceWorker.dispatchSyncEvent",
-        {"origin": context.origin, "registrationId": registration["registrationId"], "tag": "limber-outbox", "lastChance": False},
+        {
+            "origin": context.origin,
+            "registrationId": registration["registrationId"],
+            "tag": "limber-outbox",
+            "lastChance": False,
+        },
     )
     deadline = time.monotonic() + 10
-    while page.evaluate("self.LimberStore.entries().then((list) => list.length)") and time.monotonic() < deadline:
+    while (
+        page.evaluate("self.LimberStore.entries().then((list) => list.length)")
+        and time.monotonic() < deadline
+    ):
         page.wait_for_timeout(100)
     assert page.evaluate("self.LimberStore.entries()") == []
     stored = therapist.get(f"/api/clients/{client['id']}/sessions").get_json()

@@ -5,7 +5,7 @@ text at 200%, and a screenshot is written to test-artifacts/screenshots/ for peo
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -41,7 +41,9 @@ def check_screen(page, name: str) -> None:
     # 320 CSS px wide with text at 200%: nothing may need sideways scrolling (tables scroll inside).
     page.set_viewport_size({"width": 320, "height": 640})
     page.evaluate("document.documentElement.style.fontSize = '200%'")
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     page.evaluate("document.documentElement.style.fontSize = ''")
     assert overflow <= 1, f"{name}: {overflow}px of sideways scrolling at 320px and 200% text"
     page.set_viewport_size(PHONE)
@@ -49,7 +51,7 @@ def check_screen(page, name: str) -> None:
 
 
 def _past(days: int) -> str:
-    return (datetime.now(timezone.utc) - timedelta(days=days)).isoformat()
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat()
 
 
 def test_client_screens(context, api):
@@ -58,7 +60,11 @@ def test_client_screens(context, api):
     template = therapist.get("/api/templates").get_json()[0]
     assignment = therapist.post(
         f"/api/clients/{client['id']}/assignments",
-        json={"routine_id": template["id"], "times_per_week": 3, "note": "Keep the movements slow."},
+        json={
+            "routine_id": template["id"],
+            "times_per_week": 3,
+            "note": "Keep the movements slow.",
+        },
     ).get_json()
 
     page = context.new_page()
@@ -79,8 +85,19 @@ def test_client_screens(context, api):
         status = page.evaluate(
             """async ([body, csrf]) => (await fetch('/api/sessions', {method: 'POST', body: JSON.stringify(body),
                 headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf}})).status""",
-            [{"id": str(uuid.uuid4()), "assignment_id": assignment["id"], "performed_at": _past(days),
-              "completed_items": [0], "pain_before": before, "pain_after": after, "effort": 4, "note": ""}, csrf],
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "assignment_id": assignment["id"],
+                    "performed_at": _past(days),
+                    "completed_items": [0],
+                    "pain_before": before,
+                    "pain_after": after,
+                    "effort": 4,
+                    "note": "",
+                },
+                csrf,
+            ],
         )
         assert status == 201
     page.reload()
@@ -101,7 +118,9 @@ def test_client_screens(context, api):
     check_screen(page, "client-print")
 
 
-@pytest.mark.parametrize("path,name", [("/#/signin", "therapist-signin"), ("/#/register", "therapist-register")])
+@pytest.mark.parametrize(
+    "path,name", [("/#/signin", "therapist-signin"), ("/#/register", "therapist-register")]
+)
 def test_therapist_sign_in_screens(context, path, name):
     page = context.new_page()
     page.goto(path)

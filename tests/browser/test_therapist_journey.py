@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from playwright.sync_api import expect
 
@@ -17,7 +17,9 @@ MAX_CLICKS_TO_ASSIGN = 5
 
 
 def test_register_add_client_assign_template_and_see_session(browser, base_url, live_app):
-    context = browser.new_context(base_url=base_url, viewport=DESK, locale="en-GB", timezone_id="Europe/London")
+    context = browser.new_context(
+        base_url=base_url, viewport=DESK, locale="en-GB", timezone_id="Europe/London"
+    )
     page = context.new_page()
     page.goto("/")
     page.get_by_role("link", name="Create an account").click()
@@ -43,7 +45,9 @@ def test_register_add_client_assign_template_and_see_session(browser, base_url, 
     click(template)
     click(page.get_by_role("button", name=f"Assign {template_name}"))
     expect(page.get_by_text(f"{template_name} assigned to Sam Lee.")).to_be_visible()
-    print(f"\nassigning a template to a new client took {clicks} clicks (cap {MAX_CLICKS_TO_ASSIGN})")
+    print(
+        f"\nassigning a template to a new client took {clicks} clicks (cap {MAX_CLICKS_TO_ASSIGN})"
+    )
     assert clicks <= MAX_CLICKS_TO_ASSIGN
 
     # The invite: a large QR code (loaded from the API), the code and the link.
@@ -66,7 +70,7 @@ def test_register_add_client_assign_template_and_see_session(browser, base_url, 
         json={
             "id": str(uuid.uuid4()),
             "assignment_id": assignment["id"],
-            "performed_at": datetime.now(timezone.utc).isoformat(),
+            "performed_at": datetime.now(UTC).isoformat(),
             "completed_items": [0, 1],
             "pain_before": 5,
             "pain_after": 3,
@@ -81,7 +85,11 @@ def test_register_add_client_assign_template_and_see_session(browser, base_url, 
     expect(table).to_contain_text("Easier than last week")
     expect(table).to_contain_text("5 → 3")
     expect(page.get_by_role("heading", name="Their devices")).to_be_visible()
-    expect(page.get_by_role("button", name=re.compile("^Sign out Chrome|^Sign out Browser|^Sign out .*"))).to_have_count(1)
+    expect(
+        page.get_by_role(
+            "button", name=re.compile("^Sign out Chrome|^Sign out Browser|^Sign out .*")
+        )
+    ).to_have_count(1)
 
     # Pause and resume the assignment.
     page.get_by_role("button", name="Pause").click()
@@ -133,7 +141,9 @@ def test_build_a_routine_by_keyboard_save_as_template_and_print(browser, base_ur
     screenshot(page, "therapist-builder")
     page.get_by_role("button", name="Save as my template").click()
     expect(page.get_by_text("Saved Glutes, week one.")).to_be_visible()
-    saved = [r for r in therapist.get("/api/routines").get_json() if r["name"] == "Glutes, week one"]
+    saved = [
+        r for r in therapist.get("/api/routines").get_json() if r["name"] == "Glutes, week one"
+    ]
     assert len(saved) == 1 and saved[0]["is_template"]
     assert [i["exercise"]["name"] for i in saved[0]["items"]] == [second, first]
     assert saved[0]["items"][0]["dose"]["sets"] == 2
