@@ -79,6 +79,14 @@ def test_join_play_finish_offline_then_upload_once(context, api):
     page.reload()
     expect(page.get_by_role("heading", name="1 session waiting to upload")).to_be_visible()
     assert _stored_sessions(therapist, client) == []
+    # The player and its illustrations work offline too (from IndexedDB and the service worker).
+    page.get_by_role("link", name="Do it again").click()
+    expect(page.locator("#player-progress")).to_have_text("Exercise 1 of 2 · Set 1 of 1")
+    picture = page.locator(".figure img")
+    expect(picture).to_be_visible()
+    page.wait_for_function("(img) => img.complete", arg=picture.element_handle())
+    assert page.evaluate("(img) => img.naturalWidth", picture.element_handle()) > 0
+    page.get_by_role("link", name="Today").click()
 
     context.set_offline(False)
     expect(page.locator("#outbox")).to_be_hidden(timeout=10000)

@@ -157,3 +157,18 @@ def test_build_a_routine_by_keyboard_save_as_template_and_print(browser, base_ur
     expect(page.locator("header.top")).to_be_hidden()
     assert page.pdf(format="A4")[:4] == b"%PDF"
     context.close()
+
+
+def test_sign_in_shows_the_servers_message_then_signs_in(context, api):
+    therapist = api.therapist("Robin Hale")
+    email = therapist.me["therapist"]["email"]
+    page = context.new_page()
+    page.goto("/#/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your clients")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_contain_text("Routines")
