@@ -171,6 +171,16 @@ def test_one_row_per_endpoint_refreshed_and_moved_between_clients(push_make, fak
     assert phone_two.get("/api/push/subscriptions").get_json() == []
 
 
+def test_a_client_keeps_at_most_ten_phones(make):
+    therapist = make.therapist()
+    phone = make.phone(therapist, make.client_of(therapist)["id"])
+    endpoints = [f"https://fcm.googleapis.com/fcm/send/phone-{i}" for i in range(12)]
+    for endpoint in endpoints:
+        assert phone.post("/api/push/subscriptions", json=subscription(endpoint)).status_code == 201
+    kept = {s["endpoint"] for s in phone.get("/api/push/subscriptions").get_json()}
+    assert kept == set(endpoints[2:])  # the two seen longest ago were dropped
+
+
 def test_reminder_settings_default_then_saved(phone_pair, fake_push):
     _, _, phone = phone_pair
     defaults = phone.get("/api/reminders").get_json()

@@ -280,7 +280,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(
     subscribe(handset, device)
     message_ids = set(queue(push_app, client["id"], 40, now=clock.now))
     fake_push.delay = 0.05  # so the kill lands while a batch is being sent
-    lease = 3
+    lease = 4
     process = _worker_process(database_url, tmp_path, lease)
     try:
         _wait_for(

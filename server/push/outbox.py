@@ -45,28 +45,46 @@ def enqueue(
     now: datetime,
     timezone: str,
     life: timedelta | None = None,
-    reminder: Reminder | None = None,
-    subscriptions: list[tuple[int, str]] | None = None,
 ) -> str | None:
     """Add one notification for each of the client's phones to the current transaction.
 
-    Respects the client's quiet hours (it waits until they end). The caller commits, so the
-    notification exists exactly when the change that caused it does. Returns the message id,
-    or None when the client has no phone to notify.
+    The caller commits, so the notification exists exactly when the change that caused it
+    does. Returns the message id, or None when the client has no phone to notify.
     """
-    if subscriptions is None:
-        subscriptions = [
-            (row.id, row.app_origin)
-            for row in db.session.execute(
-                select(PushSubscription.id, PushSubscription.app_origin).where(
-                    PushSubscription.client_id == client_id
-                )
+    subscriptions = [
+        (row.id, row.app_origin)
+        for row in db.session.execute(
+            select(PushSubscription.id, PushSubscription.app_origin).where(
+                PushSubscription.client_id == client_id
             )
-        ]
+        )
+    ]
+    rows = notification_rows(
+        client_id, kind, title=title, body=body, now=now, timezone=timezone, life=life,
+        reminder=db.session.get(Reminder, client_id), subscriptions=subscriptions,
+    )  # fmt: skip
+    insert_rows(rows)
+    return rows[0]["message_id"] if rows else None
+
+
+def notification_rows(
+    client_id: int,
+    kind: str,
+    *,
+    title: str,
+    body: str,
+    now: datetime,
+    timezone: str,
+    life: timedelta | None,
+    reminder: Reminder | None,
+    subscriptions: list[tuple[int, str]],
+) -> list[dict]:
+    """The outbox rows for one notification to each of these phones.
+
+    Held until the client's quiet hours end, when they have any.
+    """
     if not subscriptions:
-        return None
-    if reminder is None:
-        reminder = db.session.get(Reminder, client_id)
+        return []
     send_at = now
     if reminder is not None:
         send_at = after_quiet_hours(
@@ -75,7 +93,7 @@ def enqueue(
     rules = payloads.KINDS[kind]
     life = life or rules.life
     message_id = str(uuid.uuid4())
-    rows = [
+    return [
         {
             "message_id": message_id,
             "client_id": client_id,
@@ -96,8 +114,13 @@ def enqueue(
         }
         for subscription_id, origin in subscriptions
     ]  # fmt: skip
-    db.session.execute(insert(Notification), rows)
-    return message_id
+
+
+def insert_rows(rows: list[dict]) -> None:
+    """One multi-row INSERT. A Core statement: it does not flush the session's pending changes,
+    so a batch of reminders is written in one go at commit."""
+    if rows:
+        db.session.execute(insert(_table), rows)
 
 
 @dataclass(frozen=True)
@@ -116,9 +139,20 @@ class Claimed:
     auth: str | None
 
 
+def _due(now: datetime):
+    return and_(_table.c.status.in_(("queued", "sending")), _table.c.next_attempt_at <= now)
+
+
+def any_due(now: datetime) -> bool:
+    """A plain read, so an idle worker does not take SQLite's write lock every poll."""
+    found = db.session.scalar(select(_table.c.id).where(_due(now)).limit(1))
+    db.session.rollback()
+    return found is not None
+
+
 def claim(worker: str, limit: int, now: datetime, lease: timedelta) -> list[Claimed]:
     """Take up to `limit` due rows (queued, or abandoned by a worker whose lease ran out)."""
-    due = and_(_table.c.status.in_(("queued", "sending")), _table.c.next_attempt_at <= now)
+    due = _due(now)
     ids = list(
         db.session.scalars(
             select(_table.c.id)

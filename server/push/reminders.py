@@ -105,6 +105,9 @@ class ScanReport:
 def scan_due(now: datetime, batch: int = BATCH) -> ScanReport:
     """Turn every reminder due at `now` into notifications, a batch per transaction."""
     report = ScanReport()
+    # A plain read first: an idle worker must not take SQLite's write lock every poll.
+    if not _any_due(now):
+        return report
     while True:
         with write_transactions():
             part = _scan_batch(now, batch)
@@ -112,6 +115,14 @@ def scan_due(now: datetime, batch: int = BATCH) -> ScanReport:
         report.add(part)
         if part.due < batch:
             return report
+
+
+def _any_due(now: datetime) -> bool:
+    found = db.session.scalar(
+        select(Reminder.client_id).where(Reminder.next_fire_at <= now).limit(1)
+    )
+    db.session.rollback()
+    return found is not None
 
 
 def _scan_batch(now: datetime, limit: int) -> ScanReport:
@@ -128,11 +139,15 @@ def _scan_batch(now: datetime, limit: int) -> ScanReport:
     if not reminders:
         return report
     context = _BatchContext.load([r.client_id for r in reminders], now)
+    rows: list[dict] = []
     for reminder in reminders:
-        if _fire(reminder, context, now):
+        queued = _fire(reminder, context, now)
+        rows.extend(queued)
+        if queued:
             report.sent += 1
         else:
             report.skipped += 1
+    outbox.insert_rows(rows)
     return report
 
 
@@ -184,15 +199,15 @@ class _BatchContext:
         return cls(clients, assignments, done, subscriptions)
 
 
-def _fire(reminder: Reminder, context: _BatchContext, now: datetime) -> bool:
-    """Handle one due reminder and schedule its next one. True when a notification was queued."""
+def _fire(reminder: Reminder, context: _BatchContext, now: datetime) -> list[dict]:
+    """Handle one due reminder and schedule its next one; returns the notifications to queue."""
     client = context.clients.get(reminder.client_id)
     if client is None:
-        return False
+        return []
     if reminder.timezone != client.timezone:
         reschedule(reminder, client.timezone, now)
         if reminder.next_fire_at is None or reminder.next_fire_at > now:
-            return False
+            return []
     zone = ZoneInfo(client.timezone)
     local = now.astimezone(zone)
     today = local.date()
@@ -226,7 +241,7 @@ def _fire(reminder: Reminder, context: _BatchContext, now: datetime) -> bool:
         reminder.regular_at = following
     _set_next_fire(reminder)
     if not wanted or client.archived_at is not None:
-        return False
+        return []
     client_done = context.done_days.get(client.id, {})
     due = [
         a
@@ -234,10 +249,10 @@ def _fire(reminder: Reminder, context: _BatchContext, now: datetime) -> bool:
         if is_due(plan_of(a), today, client_done.get(a.id, set()))
     ]
     if not due:
-        return False  # nothing planned today, or today's routine is already done
+        return []  # nothing planned today, or today's routine is already done
     subscriptions = context.subscriptions.get(client.id)
     if not subscriptions:
-        return False
+        return []
     first = due[0]
     kind, title, body = "reminder", f"Time for your {first.title}", _reminder_body(first, len(due))
     if regular and _missed_two(
@@ -250,11 +265,10 @@ def _fire(reminder: Reminder, context: _BatchContext, now: datetime) -> bool:
             f"The last two {first.title} days slipped by, which happens to everyone. "
             f"About {first.estimated_minutes} minutes today gets you back on track."
         )
-    outbox.enqueue(
+    return outbox.notification_rows(
         client.id, kind, title=title, body=body, now=now, timezone=client.timezone,
         life=end_of_local_day(now, zone) - now, reminder=reminder, subscriptions=subscriptions,
     )  # fmt: skip
-    return True
 
 
 def _reminder_body(assignment, count: int) -> str:

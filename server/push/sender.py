@@ -149,6 +149,8 @@ class PushSender:
         self._tokens_lock = threading.Lock()
         self._pools: dict[str, _OriginPool] = {}
         self._pools_lock = threading.Lock()
+        # Endpoints already checked against the (fixed) policy: a phone gets many messages.
+        self._allowed: set[str] = set()
 
     def authorization(self, origin: str) -> str:
         """The VAPID Authorization header for one push service, cached and renewed early."""
@@ -232,7 +234,12 @@ class PushSender:
             return f"unknown urgency {message.urgency!r}"
         if not _TOPIC.match(message.topic):
             return "Topic must be 1 to 32 base64url characters"
-        return self._policy.problem(message.endpoint)
+        if message.endpoint in self._allowed:
+            return None
+        problem = self._policy.problem(message.endpoint)
+        if problem is None and len(self._allowed) < 100_000:
+            self._allowed.add(message.endpoint)
+        return problem
 
     def close(self) -> None:
         with self._pools_lock:

@@ -34,9 +34,10 @@ def init_push(app: Flask) -> None:
     ):
         if int(config[name]) < 1:
             raise PushConfigError(f"{name} must be at least 1")
-    if config["PUSH_LEASE_SECONDS"] <= 2 * config["PUSH_TIMEOUT_SECONDS"]:
-        # A message may take two tries of the timeout; the lease must outlast them.
-        raise PushConfigError("PUSH_LEASE_SECONDS must be more than twice PUSH_TIMEOUT_SECONDS")
+    if config["PUSH_LEASE_SECONDS"] <= 3 * config["PUSH_TIMEOUT_SECONDS"]:
+        # One message can take three timeouts (connect, read, a retry on a stale connection);
+        # the lease must outlast them or another worker would send it again meanwhile.
+        raise PushConfigError("PUSH_LEASE_SECONDS must be more than 3 times PUSH_TIMEOUT_SECONDS")
     settings = PushSettings(
         keys=load_vapid_keys(
             config["VAPID_PRIVATE_KEY"], config["VAPID_PUBLIC_KEY"], app.instance_path

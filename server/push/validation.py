@@ -25,6 +25,7 @@ MAX_ENDPOINT_LENGTH = 2048
 _HOST_LABELS = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+$")
 
 
@@ -97,7 +98,7 @@ class EndpointPolicy:
         if (
             len(endpoint) > MAX_ENDPOINT_LENGTH
             or not endpoint.isascii()
-            or any(c.isspace() or ord(c) < 33 for c in endpoint)
+            or _UNSAFE.search(endpoint)
         ):
             return "The endpoint is not a valid URL."
         try:

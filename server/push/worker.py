@@ -33,7 +33,8 @@ from server.push.validation import endpoint_origin
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)
-BATCH_PER_THREAD = 8
+# Claimed per round: large enough that the database's share per message stays small.
+BATCH_PER_THREAD = 16
 
 
 @dataclass
@@ -63,6 +64,10 @@ class Worker:
         self.threads = max(1, threads or config["PUSH_WORKER_THREADS"])
         self.batch = self.threads * BATCH_PER_THREAD
         self.lease = timedelta(seconds=config["PUSH_LEASE_SECONDS"])
+        # No message starts once the lease could run out before it finishes (a try can take a
+        # connect and a read timeout, and a second try on a stale connection).
+        self.send_window = config["PUSH_LEASE_SECONDS"] - 3 * config["PUSH_TIMEOUT_SECONDS"]
+        self._send_until = 0.0
         self.poll = float(config["PUSH_POLL_SECONDS"])
         self.max_attempts = config["PUSH_MAX_ATTEMPTS"]
         self.retention = timedelta(days=config["PUSH_RETENTION_DAYS"])
@@ -114,9 +119,12 @@ class Worker:
         report = RoundReport()
         try:
             report.reminders = reminders.scan_due(self.clock())
-            with write_transactions():
-                batch = outbox.claim(self.name, self.batch, self.clock(), self.lease)
+            batch = []
+            if outbox.any_due(self.clock()):
+                with write_transactions():
+                    batch = outbox.claim(self.name, self.batch, self.clock(), self.lease)
             if batch:
+                self._send_until = time.monotonic() + self.send_window
                 results = list(zip(batch, self._pool.map(self._send, batch), strict=False))
                 with write_transactions():
                     outbox.record(self.name, results, self.clock(), self.max_attempts)
@@ -134,6 +142,8 @@ class Worker:
         """Runs in a pool thread: no database here."""
         if self.stopping.is_set():
             return Outcome("released", "worker stopping")
+        if time.monotonic() > self._send_until:
+            return Outcome("released", "the batch ran long; left for the next round")
         if row.endpoint is None:
             return Outcome("failed", "the subscription was removed")
         remaining = (row.expires_at - self.clock()).total_seconds()

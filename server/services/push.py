@@ -23,6 +23,9 @@ from server.services.assignments import today_for_client
 from server.services.clients import load_client
 
 NUDGE_INTERVAL = timedelta(hours=1)
+# Phones per client; past this the least recently seen subscription is dropped (a client
+# reinstalling the app many times must not grow the table, or every fan-out, without end).
+MAX_SUBSCRIPTIONS = 10
 # "Done" from a notification makes the session log id from the notification id, so pressing it
 # twice, or on two phones, or a retried request, is one log.
 DONE_NAMESPACE = uuid.UUID("6f1d8a52-3f1c-4f0e-9a57-3c0f5b7d2e41")
@@ -71,12 +74,25 @@ def subscribe(
     if db.session.get(Reminder, client.id) is None:
         db.session.add(reminders.default_reminder(client, now))
     try:
+        db.session.flush()
+        _drop_stale_subscriptions(client.id)
         db.session.commit()
     except IntegrityError:
         # The same phone subscribed twice at once (PostgreSQL): the other request stored it.
         db.session.rollback()
         return subscribe(client, data, user_agent, origin, now)
     return subscription, created
+
+
+def _drop_stale_subscriptions(client_id: int) -> None:
+    stale = db.session.scalars(
+        select(PushSubscription.id)
+        .where(PushSubscription.client_id == client_id)
+        .order_by(PushSubscription.last_seen_at.desc(), PushSubscription.id.desc())
+        .offset(MAX_SUBSCRIPTIONS)
+    ).all()
+    if stale:
+        db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(stale)))
 
 
 def unsubscribe(client: Client, endpoint: str) -> None:
