@@ -11,7 +11,9 @@ from flask_sqlalchemy import SQLAlchemy
 from server.openapi import LimberApi
 from server.orm import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their loaded values after commit: a view that commits and then dumps what it saved
+# would otherwise read every row back from the database.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 api = LimberApi()
 # Keyed by the client address; ProxyFix (TRUSTED_PROXIES) makes that the real one behind a proxy.

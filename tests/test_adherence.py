@@ -148,3 +148,23 @@ def test_dashboard_through_the_api_sorts_flagged_first(make):
     assert board[1]["last_7"]["done"] == 1
     detail = therapist.get(f"/api/clients/{fine['id']}/adherence").get_json()
     assert detail["streak"] == 1 and detail["pain_trend"][0]["pain_after"] == 3.0
+
+
+def test_the_dashboard_cache_never_serves_a_stale_answer(make, db):
+    practice = Practice(make, db)
+    client, assignment = practice.client("Cache", "Europe/London", date(2026, 3, 2), times_per_week=3)
+    now = at("Europe/London", 2026, 3, 9, 20)
+    first = adherence.dashboard(practice.therapist, now=now)
+    assert adherence.dashboard(practice.therapist, now=now) is first  # nothing changed: reused
+    assert first[0].flags == ["never_started"]
+    practice.log(client, assignment, datetime(2026, 3, 9, 18))
+    logged = adherence.dashboard(practice.therapist, now=now)
+    assert logged is not first and logged[0].flags == [] and logged[0].last_7.done == 1
+    practice.api.patch(f"/api/assignments/{assignment['id']}", json={"action": "pause"})
+    paused = adherence.dashboard(practice.therapist, now=now)
+    assert paused is not logged and paused[0].active_assignments == 0
+    practice.api.patch(f"/api/clients/{client.id}", json={"timezone": "Pacific/Auckland"})
+    moved = adherence.dashboard(practice.therapist, now=now)
+    assert moved is not paused and moved[0].today == date(2026, 3, 10)
+    a_minute_later = adherence.dashboard(practice.therapist, now=now + timedelta(minutes=1))
+    assert a_minute_later is not moved

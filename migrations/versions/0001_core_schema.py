@@ -35,9 +35,11 @@ def upgrade():
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('archived_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('first_session_on', sa.Date(), nullable=True),
     sa.Column('first_week_ends_on', sa.Date(), nullable=True),
     sa.Column('last_session_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('session_count', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['therapist_id'], ['therapists.id'], name=op.f('fk_clients_therapist_id_therapists'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clients'))
     )

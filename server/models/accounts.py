@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.extensions import db
@@ -34,11 +34,14 @@ class Client(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Archived clients keep their history but leave the dashboard and cannot sign in.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Kept up to date by every session log, so the dashboard reads them instead of scanning
-    # each client's whole history: the first week (for the pain trend) and the latest session.
+    # each client's whole history: the first week (for the pain trend), the latest session, and
+    # how many were logged (which also tells the dashboard's cache that something changed).
     first_session_on: Mapped[date | None] = mapped_column(Date)
     first_week_ends_on: Mapped[date | None] = mapped_column(Date)
     last_session_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    session_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     therapist: Mapped[Therapist] = relationship()
 

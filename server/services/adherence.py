@@ -7,7 +7,7 @@ and reads plain rows rather than ORM objects: it is the one page that touches ev
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -201,9 +201,44 @@ def _attention_order(summary: ClientAdherence):
     return (flag_rank, ratio if ratio is not None else 2.0, summary.client.name.lower(), summary.client.id)
 
 
+# Therapists reload the dashboard often between appointments, and it touches every client. Each
+# process keeps its latest answer per therapist, keyed by a fingerprint of everything it reads
+# (the clients, how many sessions each has logged, every assignment change) and by the minute,
+# since "today" moves on. Any change to that data changes the fingerprint, so no answer is stale.
+_DASHBOARD_CACHE: OrderedDict[int, tuple[tuple, list[ClientAdherence]]] = OrderedDict()
+DASHBOARD_CACHE_SIZE = 128
+
+
+def _dashboard_fingerprint(therapist_id: int, now: datetime) -> tuple:
+    clients = db.session.execute(
+        select(
+            func.count(Client.id), func.sum(Client.session_count), func.max(Client.updated_at)
+        ).where(Client.therapist_id == therapist_id, Client.archived_at.is_(None))
+    ).one()
+    plans = db.session.execute(
+        select(func.count(Assignment.id), func.max(Assignment.updated_at))
+        .join(Client, Client.id == Assignment.client_id)
+        .where(Client.therapist_id == therapist_id)
+    ).one()
+    return (*clients, *plans, now.replace(second=0, microsecond=0))
+
+
 def dashboard(therapist: Therapist, now: datetime | None = None) -> list[ClientAdherence]:
     """All current clients of the therapist, those needing attention first."""
     now = now or utcnow()
+    fingerprint = _dashboard_fingerprint(therapist.id, now)
+    cached = _DASHBOARD_CACHE.get(therapist.id)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    summaries = _compute_dashboard(therapist, now)
+    _DASHBOARD_CACHE[therapist.id] = (fingerprint, summaries)
+    _DASHBOARD_CACHE.move_to_end(therapist.id)
+    while len(_DASHBOARD_CACHE) > DASHBOARD_CACHE_SIZE:
+        _DASHBOARD_CACHE.popitem(last=False)
+    return summaries
+
+
+def _compute_dashboard(therapist: Therapist, now: datetime) -> list[ClientAdherence]:
     clients = db.session.execute(
         select(*_CLIENT_COLUMNS).where(
             Client.therapist_id == therapist.id, Client.archived_at.is_(None)

@@ -100,24 +100,28 @@ def _note_on_client(client: Client, local_date: date, performed_at: datetime) ->
 
     One conditional UPDATE, so two uploads at once cannot overwrite each other's figures.
     """
-    earlier = or_(Client.first_session_on.is_(None), Client.first_session_on > local_date)
-    later = or_(Client.last_session_at.is_(None), Client.last_session_at < performed_at)
+    clients = Client.__table__.c
+    earlier = or_(clients.first_session_on.is_(None), clients.first_session_on > local_date)
+    later = or_(clients.last_session_at.is_(None), clients.last_session_at < performed_at)
     db.session.execute(
-        update(Client)
-        .where(Client.id == client.id)
+        update(Client.__table__)
+        .where(clients.id == client.id)
         .values(
-            first_session_on=case((earlier, local_date), else_=Client.first_session_on),
+            first_session_on=case((earlier, local_date), else_=clients.first_session_on),
             first_week_ends_on=case(
-                (earlier, local_date + timedelta(days=6)), else_=Client.first_week_ends_on
+                (earlier, local_date + timedelta(days=6)), else_=clients.first_week_ends_on
             ),
             last_session_at=case(
-                (later, literal(performed_at, Client.last_session_at.type)),
-                else_=Client.last_session_at,
+                (later, literal(performed_at, clients.last_session_at.type)),
+                else_=clients.last_session_at,
             ),
+            session_count=clients.session_count + 1,
+            updated_at=utcnow(),
         )
-        .execution_options(synchronize_session=False)
     )
-    db.session.expire(client, ["first_session_on", "first_week_ends_on", "last_session_at"])
+    db.session.expire(
+        client, ["first_session_on", "first_week_ends_on", "last_session_at", "session_count"]
+    )
 
 
 def _history(client_id: int, first: date, last: date) -> list[SessionLog]:
