@@ -44,8 +44,9 @@ browser-deps:
 test-sqlite: install-dev browser-deps
 	$(BIN)/python -m pytest
 
+# The browser tests run their own SQLite app whatever the database, so they run in the first pass only.
 test-postgres: install-dev
-	$(BIN)/python -m tests.support.postgres run -- $(BIN)/python -m pytest
+	$(BIN)/python -m tests.support.postgres run -- $(BIN)/python -m pytest -m "not browser"
 
 bench: install-dev
 	$(BIN)/python -m tests.bench.run

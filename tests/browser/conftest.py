@@ -64,7 +64,10 @@ def live_app(tmp_path_factory):
             "SECRET_KEY": "browser-test-secret-key",
             "INSTANCE_PATH": instance,
             "PUBLIC_URL": "",  # invite links point at the test server itself
-            "RATELIMIT_ENABLED": False,
+            # Generous limits rather than RATELIMIT_ENABLED=False: the limiter object is shared by
+            # every app in the test run, and switching it off here would switch it off for all.
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+            "CLAIM_RATE_LIMIT": "1000 per minute",
         }
     )
     with app.app_context():
