@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import Text, and_, bindparam, cast, delete, insert, select, update
 
 from server.extensions import db
 from server.models import Notification, PushSubscription, Reminder
@@ -129,7 +129,7 @@ class Claimed:
     message_id: str
     client_id: int
     attempts: int
-    payload: dict
+    payload: str  # the stored JSON text, sent as it is
     topic: str
     urgency: str
     expires_at: datetime
@@ -180,7 +180,7 @@ def claim(worker: str, limit: int, now: datetime, lease: timedelta) -> list[Clai
     rows = db.session.execute(
         select(
             _table.c.id, _table.c.message_id, _table.c.client_id, _table.c.attempts,
-            _table.c.payload, _table.c.topic, _table.c.urgency, _table.c.expires_at,
+            cast(_table.c.payload, Text), _table.c.topic, _table.c.urgency, _table.c.expires_at,
             _table.c.subscription_id, subscriptions.c.endpoint, subscriptions.c.p256dh,
             subscriptions.c.auth,
         )
@@ -198,12 +198,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _finish(row: Claimed, outcome: Outcome, now: datetime, max_attempts: int) -> dict:
-    """The row's new state after one attempt."""
+    """The row's new state after an attempt that did not deliver it."""
     values = {"status": "queued", "attempts": row.attempts, "last_error": None,
               "next_attempt_at": now, "delivered_at": None}  # fmt: skip
-    if outcome.result == "delivered":
-        values.update(status="delivered", delivered_at=now)
-    elif outcome.result in ("gone", "failed", "expired"):
+    if outcome.result in ("gone", "failed", "expired"):
         values.update(
             status="dead" if outcome.result == "expired" else "failed", last_error=outcome.reason
         )
@@ -237,6 +235,21 @@ def record(
     """
     if not results:
         return
+    held = (_table.c.claimed_by == worker, _table.c.status == "sending")
+    delivered = [row.id for row, outcome in results if outcome.result == "delivered"]
+    if delivered:
+        # The usual case, in one statement.
+        db.session.execute(
+            update(_table)
+            .where(_table.c.id.in_(delivered), *held)
+            .values(
+                status="delivered",
+                delivered_at=now,
+                next_attempt_at=now,
+                last_error=None,
+                claimed_by=None,
+            )
+        )
     # Bound names differ from the column names: SQLAlchemy reserves those for its own use.
     updates = [
         {
@@ -245,24 +258,26 @@ def record(
             **{f"v_{k}": v for k, v in _finish(row, outcome, now, max_attempts).items()},
         }
         for row, outcome in results
+        if outcome.result != "delivered"
     ]
-    db.session.execute(
-        update(_table)
-        .where(
-            _table.c.id == bindparam("b_id"),
-            _table.c.claimed_by == bindparam("b_worker"),
-            _table.c.status == "sending",
+    if updates:
+        db.session.execute(
+            update(_table)
+            .where(
+                _table.c.id == bindparam("b_id"),
+                _table.c.claimed_by == bindparam("b_worker"),
+                _table.c.status == "sending",
+            )
+            .values(
+                status=bindparam("v_status"),
+                attempts=bindparam("v_attempts"),
+                last_error=bindparam("v_last_error"),
+                next_attempt_at=bindparam("v_next_attempt_at"),
+                delivered_at=bindparam("v_delivered_at"),
+                claimed_by=None,
+            ),
+            updates,
         )
-        .values(
-            status=bindparam("v_status"),
-            attempts=bindparam("v_attempts"),
-            last_error=bindparam("v_last_error"),
-            next_attempt_at=bindparam("v_next_attempt_at"),
-            delivered_at=bindparam("v_delivered_at"),
-            claimed_by=None,
-        ),
-        updates,
-    )
     gone = {
         row.subscription_id
         for row, outcome in results

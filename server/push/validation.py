@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from server.push.keys import PushConfigError, b64url_decode, public_point
@@ -120,6 +121,7 @@ class EndpointPolicy:
         return None
 
 
+@lru_cache(maxsize=65536)
 def endpoint_origin(endpoint: str) -> str:
     """scheme://host[:port], the port only when it is not the scheme's default (VAPID `aud`)."""
     parts = urlsplit(endpoint)

@@ -15,9 +15,9 @@ import secrets
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,7 +27,6 @@ from server.extensions import db
 from server.orm import utcnow
 from server.push import outbox, reminders
 from server.push.outbox import Claimed
-from server.push.payloads import encode
 from server.push.sender import Outcome, PushMessage, PushSender
 from server.push.validation import endpoint_origin
 
@@ -77,6 +76,9 @@ class Worker:
         self._paused: dict[str, float] = {}
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="push-send")
         self._next_prune = clock()
+        self.poll_interval = timedelta(seconds=self.poll)
+        self._last_scan: datetime | None = None
+        self._full_batch = False
 
     def stop(self) -> None:
         self.stopping.set()
@@ -118,14 +120,25 @@ class Worker:
         """One pass: scan due reminders, then claim, send and record one batch."""
         report = RoundReport()
         try:
-            report.reminders = reminders.scan_due(self.clock())
+            now = self.clock()
+            # Reminders are set to the minute: during a busy fan-out, scan once a poll, not
+            # every batch (a clock that went back also scans).
+            last = self._last_scan
+            if last is None or not last <= now < last + self.poll_interval:
+                report.reminders = reminders.scan_due(now)
+                self._last_scan = now
             batch = []
-            if outbox.any_due(self.clock()):
+            # After a full batch there is surely more; otherwise look before taking the lock.
+            if self._full_batch or outbox.any_due(now):
                 with write_transactions():
                     batch = outbox.claim(self.name, self.batch, self.clock(), self.lease)
+            self._full_batch = len(batch) == self.batch
             if batch:
                 self._send_until = time.monotonic() + self.send_window
-                results = list(zip(batch, self._pool.map(self._send, batch), strict=False))
+                # Wait once for the whole batch rather than waking for every message.
+                futures = [self._pool.submit(self._send, row) for row in batch]
+                wait(futures)
+                results = [(row, f.result()) for row, f in zip(batch, futures, strict=True)]
                 with write_transactions():
                     outbox.record(self.name, results, self.clock(), self.max_attempts)
                 for _, outcome in results:
@@ -157,7 +170,7 @@ class Worker:
         outcome = self.sender.send(
             PushMessage(
                 endpoint=row.endpoint, p256dh=row.p256dh, auth=row.auth,
-                payload=encode(row.payload), ttl=int(remaining), urgency=row.urgency,
+                payload=row.payload.encode(), ttl=int(remaining), urgency=row.urgency,
                 topic=row.topic,
             )
         )  # fmt: skip

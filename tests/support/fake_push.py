@@ -12,15 +12,18 @@ push service does: a newer message with the same Topic replaces the older one.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import re
 import secrets
+import socket
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import http_ece
@@ -98,14 +101,63 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(text)
 
 
+class _AsyncioServer:
+    """A lean HTTP/1.1 keep-alive server for the benchmark: http.server handles about a
+    thousand requests a second, which would make the fake, not Limber, set the pace."""
+
+    def __init__(self, service: "FakePushService"):
+        self.service = service
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.server_address = self.sock.getsockname()
+        self.loop = asyncio.new_event_loop()
+        self._server = None
+
+    def serve_forever(self, _poll=None):
+        asyncio.set_event_loop(self.loop)
+        self._server = self.loop.run_until_complete(asyncio.start_server(self._connection, sock=self.sock))
+        self.loop.run_forever()
+
+    def shutdown(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def server_close(self):
+        self.sock.close()
+
+    async def _connection(self, reader, writer):
+        try:
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    break
+                headers = {}
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    headers[name.strip()] = value.strip()
+                body = await reader.readexactly(int(headers.get("Content-Length") or 0))
+                path = request_line.split(b" ")[1].decode()
+                status, extra = self.service.handle(path, headers, body)
+                lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Length: 0"]
+                lines += [f"{k}: {v}" for k, v in extra.items()]
+                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
 class FakePushService:
-    def __init__(self, contact: str, *, verify_every: int = 1):
+    def __init__(self, contact: str, *, verify_every: int = 1, fast: bool = False):
         self.contact = contact
         # The benchmark checks a sample (1 in N bodies), so the fake does not set the pace.
         self.verify_every = verify_every
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.service = self
+        if fast:
+            self.httpd = _AsyncioServer(self)
+        else:
+            self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+            self.httpd.daemon_threads = True
+            self.httpd.service = self
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.devices: dict[str, Device] = {}
         self.received: list[Received] = []
