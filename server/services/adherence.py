@@ -11,7 +11,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from server.extensions import db
 from server.models import Assignment, Client, SessionLog, Therapist
@@ -209,17 +209,20 @@ _DASHBOARD_CACHE: OrderedDict[int, tuple[tuple, list[ClientAdherence]]] = Ordere
 DASHBOARD_CACHE_SIZE = 128
 
 
+_CLIENTS_FINGERPRINT = select(
+    func.count(Client.id), func.sum(Client.session_count), func.max(Client.updated_at)
+).where(Client.therapist_id == bindparam("therapist_id"), Client.archived_at.is_(None))
+_ASSIGNMENTS_FINGERPRINT = (
+    select(func.count(Assignment.id), func.max(Assignment.updated_at))
+    .join(Client, Client.id == Assignment.client_id)
+    .where(Client.therapist_id == bindparam("therapist_id"))
+)
+
+
 def _dashboard_fingerprint(therapist_id: int, now: datetime) -> tuple:
-    clients = db.session.execute(
-        select(
-            func.count(Client.id), func.sum(Client.session_count), func.max(Client.updated_at)
-        ).where(Client.therapist_id == therapist_id, Client.archived_at.is_(None))
-    ).one()
-    plans = db.session.execute(
-        select(func.count(Assignment.id), func.max(Assignment.updated_at))
-        .join(Client, Client.id == Assignment.client_id)
-        .where(Client.therapist_id == therapist_id)
-    ).one()
+    params = {"therapist_id": therapist_id}
+    clients = db.session.execute(_CLIENTS_FINGERPRINT, params).one()
+    plans = db.session.execute(_ASSIGNMENTS_FINGERPRINT, params).one()
     return (*clients, *plans, now.replace(second=0, microsecond=0))
 
 

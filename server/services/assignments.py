@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from server.errors import Conflict, Invalid, NotFound
 from server.extensions import db
@@ -158,35 +158,38 @@ class Today:
     items: list[TodayItem]
 
 
+# /api/today runs every time a client opens the app: its statements are built once, and it
+# reads plain rows rather than ORM objects.
+_CURRENT_ASSIGNMENTS = (
+    select(*Assignment.__table__.columns)
+    .where(
+        Assignment.client_id == bindparam("client_id"),
+        Assignment.status != "ended",
+        Assignment.start_date <= bindparam("today"),
+    )
+    .order_by(Assignment.created_at, Assignment.id)
+)
+_DAYS_DONE_SINCE = select(SessionLog.assignment_id, SessionLog.local_date).where(
+    SessionLog.client_id == bindparam("client_id"),
+    SessionLog.local_date >= bindparam("since"),
+)
+
+
 def today_for_client(client: Client, now: datetime | None = None) -> Today:
     """The client's current assignments for their local today: due, done, and this week's count."""
     today = local_today(client.timezone, now or utcnow())
-    # Plain rows rather than ORM objects: this runs every time a client opens the app.
     plans = {
         a.id: (a, plan_of(a))
-        for a in db.session.execute(
-            select(*Assignment.__table__.columns)
-            .where(
-                Assignment.client_id == client.id,
-                Assignment.status != "ended",
-                Assignment.start_date <= today,
-            )
-            .order_by(Assignment.created_at, Assignment.id)
-        )
+        for a in db.session.execute(_CURRENT_ASSIGNMENTS, {"client_id": client.id, "today": today})
     }
     current = [a for a, plan in plans.values() if plan.last_day is None or plan.last_day >= today]
     monday = week_start(today)
     done: dict[int, set[date]] = {a.id: set() for a in current}
     if current:
-        rows = db.session.execute(
-            select(SessionLog.assignment_id, SessionLog.local_date).where(
-                SessionLog.client_id == client.id,
-                SessionLog.local_date >= monday,
-                SessionLog.assignment_id.in_(list(done)),
-            )
-        )
+        rows = db.session.execute(_DAYS_DONE_SINCE, {"client_id": client.id, "since": monday})
         for assignment_id, day in rows:
-            done[assignment_id].add(day)
+            if assignment_id in done:
+                done[assignment_id].add(day)
     items = [
         TodayItem(
             assignment=a,

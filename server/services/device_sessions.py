@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from server.database import write_transactions
 from server.errors import NotFound
@@ -66,17 +66,18 @@ def csrf_token_for(token: str) -> str:
     return keyed_hash(current_app.config["SECRET_KEY"], "csrf:" + token)[:43]
 
 
-def resolve_session(token: str) -> Principal | None:
-    """The principal behind a cookie token, or None when unknown, expired or its client archived.
+# Every signed-in request runs this: one statement, built once, for the session and its person.
+_SESSION_WITH_PERSON = (
+    select(DeviceSession, Therapist, Client)
+    .outerjoin(Therapist, Therapist.id == DeviceSession.therapist_id)
+    .outerjoin(Client, Client.id == DeviceSession.client_id)
+    .where(DeviceSession.token_hash == bindparam("token_hash"))
+)
 
-    One query for the session and its person: this runs on every signed-in request.
-    """
-    row = db.session.execute(
-        select(DeviceSession, Therapist, Client)
-        .outerjoin(Therapist, Therapist.id == DeviceSession.therapist_id)
-        .outerjoin(Client, Client.id == DeviceSession.client_id)
-        .where(DeviceSession.token_hash == hash_token(token))
-    ).first()
+
+def resolve_session(token: str) -> Principal | None:
+    """The principal behind a cookie token, or None when unknown, expired or its client archived."""
+    row = db.session.execute(_SESSION_WITH_PERSON, {"token_hash": hash_token(token)}).first()
     now = utcnow()
     if row is None or row.DeviceSession.expires_at <= now:
         return None

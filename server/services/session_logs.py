@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy import bindparam, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, Invalid
@@ -95,29 +95,41 @@ def record_session(client: Client, data: dict, now: datetime | None = None) -> t
     return log, True
 
 
-def _note_on_client(client: Client, local_date: date, performed_at: datetime) -> None:
-    """Keep the client's first week and latest session current, in the same transaction.
+_CLIENTS = Client.__table__.c
+_EARLIER = or_(_CLIENTS.first_session_on.is_(None), _CLIENTS.first_session_on > bindparam("day"))
+_LATER = or_(_CLIENTS.last_session_at.is_(None), _CLIENTS.last_session_at < bindparam("at"))
+# One conditional UPDATE (built once; every upload runs it), so two uploads at once cannot
+# overwrite each other's figures.
+_NOTE_ON_CLIENT = (
+    update(Client.__table__)
+    .where(_CLIENTS.id == bindparam("client_id"))
+    .values(
+        first_session_on=case((_EARLIER, bindparam("day")), else_=_CLIENTS.first_session_on),
+        first_week_ends_on=case(
+            (_EARLIER, bindparam("week_end")), else_=_CLIENTS.first_week_ends_on
+        ),
+        last_session_at=case(
+            (_LATER, bindparam("at", type_=_CLIENTS.last_session_at.type)),
+            else_=_CLIENTS.last_session_at,
+        ),
+        session_count=_CLIENTS.session_count + 1,
+        updated_at=bindparam("now", type_=_CLIENTS.updated_at.type),
+    )
+)
 
-    One conditional UPDATE, so two uploads at once cannot overwrite each other's figures.
-    """
-    clients = Client.__table__.c
-    earlier = or_(clients.first_session_on.is_(None), clients.first_session_on > local_date)
-    later = or_(clients.last_session_at.is_(None), clients.last_session_at < performed_at)
+
+def _note_on_client(client: Client, local_date: date, performed_at: datetime) -> None:
+    """Keep the client's first week, latest session and session count current, in the same
+    transaction as the log."""
     db.session.execute(
-        update(Client.__table__)
-        .where(clients.id == client.id)
-        .values(
-            first_session_on=case((earlier, local_date), else_=clients.first_session_on),
-            first_week_ends_on=case(
-                (earlier, local_date + timedelta(days=6)), else_=clients.first_week_ends_on
-            ),
-            last_session_at=case(
-                (later, literal(performed_at, clients.last_session_at.type)),
-                else_=clients.last_session_at,
-            ),
-            session_count=clients.session_count + 1,
-            updated_at=utcnow(),
-        )
+        _NOTE_ON_CLIENT,
+        {
+            "client_id": client.id,
+            "day": local_date,
+            "week_end": local_date + timedelta(days=6),
+            "at": performed_at,
+            "now": utcnow(),
+        },
     )
     db.session.expire(
         client, ["first_session_on", "first_week_ends_on", "last_session_at", "session_count"]
