@@ -83,9 +83,10 @@ class Config:
         # The VAPID key pair, PEM or raw base64url; when unset, made once into instance/.
         self.VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None
         self.VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY") or None
-        # `flask worker`: sending threads, how long a claimed notification stays claimed, how
-        # often an idle worker looks for work, and how many tries before a notification is dead.
-        self.PUSH_WORKER_THREADS = _env_int("PUSH_WORKER_THREADS", 8)
+        # `flask worker`: sending threads (each keeps 8 requests in flight), how long a claimed
+        # notification stays claimed, how often an idle worker looks for work, and how many
+        # tries before a notification is dead.
+        self.PUSH_WORKER_THREADS = _env_int("PUSH_WORKER_THREADS", 4)
         self.PUSH_LEASE_SECONDS = _env_int("PUSH_LEASE_SECONDS", 120)
         self.PUSH_POLL_SECONDS = float(os.environ.get("PUSH_POLL_SECONDS") or 2)
         self.PUSH_MAX_ATTEMPTS = _env_int("PUSH_MAX_ATTEMPTS", 8)

@@ -4,6 +4,9 @@
 
 import copy
 import json
+import os
+import socket
+import threading
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -250,3 +253,117 @@ def _now():
     from server.orm import utcnow
 
     return utcnow()
+
+
+class RawServer:
+    """A loopback server answering each request with canned bytes (HTTP framing cases)."""
+
+    def __init__(self, answers: list[bytes], close_after: bool = False):
+        self.answers = list(answers)
+        self.close_after = close_after
+        self.connections = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.origin = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection):
+        with connection:
+            reader = connection.makefile("rb")
+            while self.answers:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline()
+                    if not line:
+                        return
+                    head += line
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                reader.read(length)
+                connection.sendall(self.answers.pop(0))
+                if self.close_after:
+                    return
+
+    def close(self):
+        self.sock.close()
+
+
+def raw_message(origin: str, keys) -> PushMessage:
+    device_key = ec.generate_private_key(ec.SECP256R1())
+    from cryptography.hazmat.primitives import serialization
+
+    p256dh = b64url_encode(
+        device_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
+    return PushMessage(endpoint=f"{origin}/push/x", p256dh=p256dh, auth=b64url_encode(os.urandom(16)),
+                       payload=b"{}", ttl=60, urgency="normal", topic="t")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "result", "pooled"),
+    [
+        (b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", "delivered", True),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", "delivered", True),
+        (b"HTTP/1.1 201 Created\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", "delivered", False),
+        (b"HTTP/1.0 201 Created\r\n\r\n", "delivered", False),
+        (b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nTransfer-Encoding: chunked\r\n\r\n"
+         b"5\r\nslow \r\n4;ext=1\r\ndown\r\n0\r\n\r\n", "retry", True),
+        (b"HTTP/1.1 410 Gone\r\nContent-Length: 7\r\n\r\nexpired", "gone", True),
+        (b"SSH-2.0-OpenSSH_9.2\r\n", "retry", False),
+        (b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nshort", "retry", False),
+        (b"", "retry", False),
+    ],
+)  # fmt: skip
+def test_http_answers_are_framed_exactly(keys, answer, result, pooled):
+    server = RawServer([answer], close_after=not answer)
+    sender = PushSender(keys, CONTACT, EndpointPolicy.from_setting("127.0.0.1"), timeout=2)
+    try:
+        outcome = sender.send(raw_message(server.origin, keys))
+        assert outcome.result == result, outcome
+        if result == "retry" and outcome.status == 429:
+            assert outcome.retry_after == 30 and "slow down" in outcome.reason
+        if result == "gone":
+            assert outcome.reason == "410 Gone: expired"
+        pool = sender._pools.get(server.origin)
+        assert (pool is not None and len(pool._idle) == 1) == pooled
+    finally:
+        sender.close()
+        server.close()
+
+
+def test_a_connection_the_service_closed_is_replaced_once(keys):
+    ok = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+    server = RawServer([ok, ok], close_after=True)  # answers, then closes the kept-alive connection
+    sender = PushSender(keys, CONTACT, EndpointPolicy.from_setting("127.0.0.1"), timeout=2)
+    try:
+        message = raw_message(server.origin, keys)
+        assert sender.send(message).result == "delivered"
+        assert sender.send(message).result == "delivered"
+        assert server.connections == 2
+    finally:
+        sender.close()
+        server.close()
+
+
+def test_the_size_shortcut_never_underestimates():
+    from server.push.payloads import _size_bound
+
+    samples = ['plain', 'quote"s', "back\\slash", "tab\there", "new\nline", "\x00\x1f\x7f", "café",
+               "☕ emoji 🧘", "\u2028", "", "x" * 5000]  # fmt: skip
+    for text in samples:
+        payload = {
+            "web_push": 8030,
+            "notification": {"title": text, "body": text, "actions": [{"a": text}]},
+        }
+        assert _size_bound(payload) >= len(encode(payload)), repr(text)

@@ -88,9 +88,25 @@ def encode(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _size_bound(value) -> int:
+    """At least the encoded size: printable ASCII costs a byte a character (quotes and
+    backslashes two); 6 bytes a character (a \\uXXXX escape) covers anything else."""
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable():
+            return len(value) + value.count('"') + value.count("\\") + 2
+        return 6 * len(value) + 2
+    if isinstance(value, dict):
+        return sum(_size_bound(k) + _size_bound(v) + 2 for k, v in value.items()) + 2
+    if isinstance(value, list):
+        return sum(_size_bound(v) + 1 for v in value) + 2
+    return 24  # numbers, booleans, null
+
+
 def fit(payload: dict) -> dict:
     """Shorten the body until the payload fits in one push message (titles and notes are short,
     so this only matters for a therapist's long nudge)."""
+    if _size_bound(payload) <= MAX_PLAINTEXT:
+        return payload  # surely fits: spares encoding every reminder twice
     size = len(encode(payload))
     notification = payload["notification"]
     while size > MAX_PLAINTEXT and len(notification["body"]) > 1:

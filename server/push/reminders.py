@@ -10,11 +10,11 @@ for a week is handed one reminder (the Topic replaces older ones at the push ser
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from server.database import write_transactions
@@ -33,7 +33,7 @@ MISSED_LOOKBACK = timedelta(days=15)
 BATCH = 500
 
 
-def reschedule(reminder: Reminder, timezone: str, now: datetime) -> None:
+def reschedule(reminder: Reminder | _Due, timezone: str, now: datetime) -> None:
     """Recompute the next regular reminder (after a settings or time zone change)."""
     zone = ZoneInfo(timezone)
     today = now.astimezone(zone).date()
@@ -47,7 +47,7 @@ def reschedule(reminder: Reminder, timezone: str, now: datetime) -> None:
     _set_next_fire(reminder)
 
 
-def _set_next_fire(reminder: Reminder) -> None:
+def _set_next_fire(reminder: Reminder | _Due) -> None:
     times = [t for t in (reminder.regular_at, reminder.snoozed_until) if t is not None]
     reminder.next_fire_at = min(times) if times else None
 
@@ -125,28 +125,67 @@ def _any_due(now: datetime) -> bool:
     return found is not None
 
 
+@dataclass
+class _Due:
+    """A due reminder as the scan reads and rewrites it: plain values, because the scan handles
+    thousands at once and ORM objects would cost more than the rules themselves."""
+
+    client_id: int
+    enabled: bool
+    local_time: time
+    weekdays: list[int]
+    quiet_start: time | None
+    quiet_end: time | None
+    timezone: str
+    regular_at: datetime | None
+    snoozed_until: datetime | None
+    next_fire_at: datetime | None
+    last_sent_on: date | None
+    missed_note_on: date | None
+
+
+_DUE_COLUMNS = [Reminder.__table__.c[f.name] for f in fields(_Due)]
+_WRITTEN = (
+    "timezone",
+    "regular_at",
+    "snoozed_until",
+    "next_fire_at",
+    "last_sent_on",
+    "missed_note_on",
+)
+
+
 def _scan_batch(now: datetime, limit: int) -> ScanReport:
-    reminders = list(
-        db.session.scalars(
-            select(Reminder)
-            .where(Reminder.next_fire_at <= now)
-            .order_by(Reminder.next_fire_at)
+    table = Reminder.__table__
+    due = [
+        _Due(*row)
+        for row in db.session.execute(
+            select(*_DUE_COLUMNS)
+            .where(table.c.next_fire_at <= now)
+            .order_by(table.c.next_fire_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-    )
-    report = ScanReport(due=len(reminders))
-    if not reminders:
+    ]
+    report = ScanReport(due=len(due))
+    if not due:
         return report
-    context = _BatchContext.load([r.client_id for r in reminders], now)
+    context = _BatchContext.load([r.client_id for r in due], now)
     rows: list[dict] = []
-    for reminder in reminders:
+    for reminder in due:
         queued = _fire(reminder, context, now)
         rows.extend(queued)
         if queued:
             report.sent += 1
         else:
             report.skipped += 1
+    # Bound names differ from the column names: SQLAlchemy reserves those for its own use.
+    db.session.execute(
+        update(table)
+        .where(table.c.client_id == bindparam("b_client"))
+        .values(updated_at=now, **{name: bindparam(f"v_{name}") for name in _WRITTEN}),
+        [{"b_client": r.client_id, **{f"v_{n}": getattr(r, n) for n in _WRITTEN}} for r in due],
+    )
     outbox.insert_rows(rows)
     return report
 
@@ -199,7 +238,7 @@ class _BatchContext:
         return cls(clients, assignments, done, subscriptions)
 
 
-def _fire(reminder: Reminder, context: _BatchContext, now: datetime) -> list[dict]:
+def _fire(reminder: _Due, context: _BatchContext, now: datetime) -> list[dict]:
     """Handle one due reminder and schedule its next one; returns the notifications to queue."""
     client = context.clients.get(reminder.client_id)
     if client is None:
@@ -278,7 +317,7 @@ def _reminder_body(assignment, count: int) -> str:
     return body
 
 
-def _missed_two(reminder: Reminder, assignments: list, done: dict, today: date) -> bool:
+def _missed_two(reminder: _Due, assignments: list, done: dict, today: date) -> bool:
     """The last two planned days (fixed weekdays) before today passed with no session at all.
 
     One note per lapse: not again until the client has done a session since the last note.

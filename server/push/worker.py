@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)
 # Claimed per round: large enough that the database's share per message stays small.
 BATCH_PER_THREAD = 16
+# Messages a sending thread has in flight at once (each on its own connection).
+WINDOW = 8
 
 
 @dataclass
@@ -135,10 +137,11 @@ class Worker:
             self._full_batch = len(batch) == self.batch
             if batch:
                 self._send_until = time.monotonic() + self.send_window
-                # Wait once for the whole batch rather than waking for every message.
-                futures = [self._pool.submit(self._send, row) for row in batch]
+                windows = [batch[i : i + WINDOW] for i in range(0, len(batch), WINDOW)]
+                futures = [self._pool.submit(self._send_window, window) for window in windows]
                 wait(futures)
-                results = [(row, f.result()) for row, f in zip(batch, futures, strict=True)]
+                outcomes = [outcome for future in futures for outcome in future.result()]
+                results = list(zip(batch, outcomes, strict=True))
                 with write_transactions():
                     outbox.record(self.name, results, self.clock(), self.max_attempts)
                 for _, outcome in results:
@@ -151,8 +154,30 @@ class Worker:
             db.session.remove()
         return report
 
-    def _send(self, row: Claimed) -> Outcome:
-        """Runs in a pool thread: no database here."""
+    def _send_window(self, rows: list[Claimed]) -> list[Outcome]:
+        """Runs in a pool thread (no database here): one window of messages in flight at once."""
+        outcomes: list[Outcome | None] = [None] * len(rows)
+        messages, positions = [], []
+        for index, row in enumerate(rows):
+            early = self._before_sending(row)
+            if isinstance(early, Outcome):
+                outcomes[index] = early
+            else:
+                messages.append(early)
+                positions.append(index)
+        for index, outcome in zip(positions, self.sender.send_many(messages), strict=True):
+            row = rows[index]
+            origin = endpoint_origin(row.endpoint)
+            if outcome.status == 429 and outcome.retry_after:
+                until = time.time() + outcome.retry_after
+                self._paused[origin] = max(self._paused.get(origin, 0.0), until)
+            if outcome.result != "delivered":
+                log.info("push %s to %s: %s %s", row.id, origin, outcome.result, outcome.reason)
+            outcomes[index] = outcome
+        return outcomes
+
+    def _before_sending(self, row: Claimed) -> Outcome | PushMessage:
+        """The message to send, or why this row is not sent now."""
         if self.stopping.is_set():
             return Outcome("released", "worker stopping")
         if time.monotonic() > self._send_until:
@@ -162,20 +187,11 @@ class Worker:
         remaining = (row.expires_at - self.clock()).total_seconds()
         if remaining < 1:
             return Outcome("expired", "expired before it could be delivered")
-        origin = endpoint_origin(row.endpoint)
-        paused_until = self._paused.get(origin, 0.0)
-        wait = paused_until - time.time()
-        if wait > 0:
-            return Outcome("deferred", "push service asked us to slow down", retry_after=wait)
-        outcome = self.sender.send(
-            PushMessage(
-                endpoint=row.endpoint, p256dh=row.p256dh, auth=row.auth,
-                payload=row.payload.encode(), ttl=int(remaining), urgency=row.urgency,
-                topic=row.topic,
-            )
+        pause = self._paused.get(endpoint_origin(row.endpoint), 0.0) - time.time()
+        if pause > 0:
+            return Outcome("deferred", "push service asked us to slow down", retry_after=pause)
+        return PushMessage(
+            endpoint=row.endpoint, p256dh=row.p256dh, auth=row.auth,
+            payload=row.payload.encode(), ttl=int(remaining), urgency=row.urgency,
+            topic=row.topic,
         )  # fmt: skip
-        if outcome.status == 429 and outcome.retry_after:
-            self._paused[origin] = max(paused_until, time.time() + outcome.retry_after)
-        if outcome.result not in ("delivered",):
-            log.info("push %s to %s: %s %s", row.id, origin, outcome.result, outcome.reason)
-        return outcome

@@ -37,13 +37,13 @@ from server.orm import utcnow
 from server.push import outbox, reminders
 from server.push.payloads import encode
 from server.push.setup import make_sender, push_settings
-from server.push.worker import Worker
+from server.push.worker import WINDOW, Worker
 
 NOTIFICATIONS = int(os.environ.get("BENCH_PUSH_NOTIFICATIONS", "10000"))
 DEVICES = 1_000
 SCAN_CLIENTS = int(os.environ.get("BENCH_SCAN_CLIENTS", "100000"))
 SCAN_DUE = (10_000, 1_000, 0)
-WORKER_THREADS = int(os.environ.get("BENCH_PUSH_THREADS", "8"))
+WORKER_THREADS = int(os.environ.get("BENCH_PUSH_THREADS") or 0) or None  # None: PUSH_WORKER_THREADS
 RAW_SAMPLES = 2_000
 DEADLINE_SECONDS = 600
 # The fake verifies every header and VAPID token, and decrypts 1 body in this many: it stands
@@ -62,13 +62,21 @@ def _fake_service(connection, devices: int, verify_every: int) -> None:
         connection.send(
             (service.origin, [service.device().subscription_json() for _ in range(devices)])
         )
+        started = resource.getrusage(resource.RUSAGE_SELF)
         connection.recv()  # told to stop
+        ended = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = ended.ru_utime - started.ru_utime + ended.ru_stime - started.ru_stime
         statuses: dict[int, int] = {}
         for record in service.messages():
             statuses[record.status] = statuses.get(record.status, 0) + 1
         decrypted = sum(1 for record in service.messages() if record.payload is not None)
         connection.send(
-            {"statuses": statuses, "decrypted": decrypted, "problems": service.problems[:5]}
+            {
+                "statuses": statuses,
+                "decrypted": decrypted,
+                "problems": service.problems[:5],
+                "cpu": cpu,
+            }
         )
 
 
@@ -182,7 +190,7 @@ def bench_fanout(workdir: Path) -> dict:
     return {
         "queued": queued, "delivered": delivered, "attempted": attempted, "seconds": elapsed,
         "rate": delivered / elapsed, "raw_get": raw_get, "raw_encrypt": raw_encrypt, "tally": tally,
-        "origin": origin, "payload_bytes": len(encode(sample)), "cpu": cpu,
+        "origin": origin, "payload_bytes": len(encode(sample)), "cpu": cpu, "threads": worker.threads,
     }  # fmt: skip
 
 
@@ -266,6 +274,9 @@ def bench_scan(workdir: Path) -> list[tuple[int, float, int]]:
             chosen = rng.sample(ids, due)
             _make_due(chosen, now)
             db.session.remove()
+            # Each scan starts from the same state: earlier writes checkpointed out of the WAL.
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             started = time.perf_counter()
             report = reminders.scan_due(now)
             elapsed = time.perf_counter() - started
@@ -279,16 +290,18 @@ def bench_scan(workdir: Path) -> list[tuple[int, float, int]]:
 def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="limber-push-bench-"))
     try:
-        print(f"push fan-out: {NOTIFICATIONS:,} notifications to {DEVICES:,} phones, worker with "
-              f"{WORKER_THREADS} threads, fake push service in its own process ({os.cpu_count()} CPUs)", flush=True)  # fmt: skip
+        print(f"push fan-out: {NOTIFICATIONS:,} notifications to {DEVICES:,} phones, fake push service "
+              f"in its own process, {os.cpu_count()} CPUs", flush=True)  # fmt: skip
         fan = bench_fanout(workdir / "fanout")
         tally = fan["tally"]
+        print(f"  worker: {fan['threads']} sending threads, {WINDOW} requests in flight each")
         print(f"  delivered {fan['delivered']:,} of {fan['queued']:,} in {fan['seconds']:.2f} s: "
               f"{fan['rate']:,.0f} notifications/s ({fan['payload_bytes']} byte payloads)")  # fmt: skip
         print(f"  worker process CPU: {fan['cpu']:.2f} s, {fan['cpu'] / max(fan['delivered'], 1) * 1e6:,.0f} us "
               f"per notification (encrypt, sign, HTTP, database)")  # fmt: skip
         print(f"  push service answers: {tally['statuses']}; bodies decrypted and checked: "
-              f"{tally['decrypted']:,}; problems: {tally['problems'] or 'none'}")  # fmt: skip
+              f"{tally['decrypted']:,}; problems: {tally['problems'] or 'none'}; its CPU: "
+              f"{tally['cpu'] / max(fan['delivered'], 1) * 1e6:,.0f} us per request")  # fmt: skip
         print(f"  webpush alone, one thread, this run: get() {fan['raw_get']:,.0f}/s, "
               f"bare _encrypt() {fan['raw_encrypt']:,.0f}/s")  # fmt: skip
         ratio_get = fan["rate"] / fan["raw_get"]
