@@ -280,7 +280,7 @@ class RawServer:
     def _serve(self, connection):
         with connection:
             reader = connection.makefile("rb")
-            while self.answers:
+            while True:
                 head = b""
                 while not head.endswith(b"\r\n\r\n"):
                     line = reader.readline()
@@ -289,6 +289,8 @@ class RawServer:
                     head += line
                 length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
                 reader.read(length)
+                if not self.answers:
+                    continue  # silent: never answers
                 connection.sendall(self.answers.pop(0))
                 if self.close_after:
                     return
@@ -326,7 +328,7 @@ def raw_message(origin: str, keys) -> PushMessage:
     ],
 )  # fmt: skip
 def test_http_answers_are_framed_exactly(keys, answer, result, pooled):
-    server = RawServer([answer], close_after=not answer)
+    server = RawServer([answer], close_after=not pooled)  # as a server does after such answers
     sender = PushSender(keys, CONTACT, EndpointPolicy.from_setting("127.0.0.1"), timeout=2)
     try:
         outcome = sender.send(raw_message(server.origin, keys))
@@ -367,3 +369,15 @@ def test_the_size_shortcut_never_underestimates():
             "notification": {"title": text, "body": text, "actions": [{"a": text}]},
         }
         assert _size_bound(payload) >= len(encode(payload)), repr(text)
+
+
+def test_a_service_that_never_answers_is_a_retry_for_the_whole_window(keys):
+    server = RawServer([])  # reads requests, answers nothing
+    sender = PushSender(keys, CONTACT, EndpointPolicy.from_setting("127.0.0.1"), timeout=0.2)
+    try:
+        outcomes = sender.send_many([raw_message(server.origin, keys) for _ in range(3)])
+        assert [o.result for o in outcomes] == ["retry"] * 3
+        assert all("Timeout" in o.reason or "timed out" in o.reason for o in outcomes), outcomes
+    finally:
+        sender.close()
+        server.close()

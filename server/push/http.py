@@ -50,6 +50,9 @@ class Connection:
         self.reader = sock.makefile("rb")
         self.used = self.reused = False
 
+    def settimeout(self, seconds: float) -> None:
+        self.sock.settimeout(seconds)
+
     def send(self, request: bytes) -> None:
         """Write one request. On a reused connection the other side may have closed it:
         StaleConnection then (nothing reached the service; safe to try again)."""

@@ -101,6 +101,11 @@ def _subscription(endpoint: str, p256dh: str, auth: str) -> WebPushSubscription:
     return WebPushSubscription(endpoint=endpoint, keys=WebPushKeys(p256dh=p256dh, auth=auth))
 
 
+def _remaining(deadline: float) -> float:
+    """Seconds left before the window's deadline; past it, sockets give up almost at once."""
+    return max(0.01, deadline - time.monotonic())
+
+
 def _network_trouble(error: OSError) -> Outcome:
     return Outcome("retry", f"network error: {type(error).__name__}: {error}"[:300])
 
@@ -108,19 +113,21 @@ def _network_trouble(error: OSError) -> Outcome:
 class _OriginPool:
     """Keep-alive connections to one push service; each is used by one thread at a time."""
 
-    def __init__(self, endpoint: str, timeout: float, context: ssl.SSLContext):
+    def __init__(self, endpoint: str, context: ssl.SSLContext):
         parts = urlsplit(endpoint)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        tls = context if parts.scheme == "https" else None
-        self._factory = lambda: Connection(parts.hostname, port, timeout, tls)
+        self._host = parts.hostname
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._tls = context if parts.scheme == "https" else None
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
 
-    def acquire(self) -> Connection:
+    def acquire(self, timeout: float) -> Connection:
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return self._factory()
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            return Connection(self._host, self._port, timeout, self._tls)
+        connection.settimeout(timeout)
+        return connection
 
     def release(self, connection: Connection) -> None:
         with self._lock:
@@ -184,7 +191,7 @@ class PushSender:
         with self._pools_lock:
             pool = self._pools.get(origin)
             if pool is None:
-                pool = self._pools[origin] = _OriginPool(endpoint, self._timeout, self._tls)
+                pool = self._pools[origin] = _OriginPool(endpoint, self._tls)
             return pool
 
     def send(self, message: PushMessage) -> Outcome:
@@ -198,19 +205,22 @@ class PushSender:
         around than on encryption.)"""
         outcomes: list[Outcome | None] = [None] * len(messages)
         in_flight = []
+        # One deadline for the window: answers are read one after another, and a service that
+        # hangs must not hold the thread for a timeout per message.
+        deadline = time.monotonic() + 2 * self._timeout
         for index, message in enumerate(messages):
             prepared = self._prepare(message)
             if isinstance(prepared, Outcome):
                 outcomes[index] = prepared
                 continue
             pool, request = prepared
-            connection, outcome = self._start(pool, request)
+            connection, outcome = self._start(pool, request, deadline)
             if outcome is not None:
                 outcomes[index] = outcome
             else:
                 in_flight.append((index, pool, request, connection))
         for index, pool, request, connection in in_flight:
-            outcomes[index] = self._answer(pool, request, connection)
+            outcomes[index] = self._answer(pool, request, connection, deadline)
         return outcomes
 
     def _prepare(self, message: PushMessage) -> Outcome | tuple[_OriginPool, bytes]:
@@ -234,11 +244,13 @@ class PushSender:
         return self._pool(origin, message.endpoint), head.encode("ascii") + body
 
     @staticmethod
-    def _start(pool: _OriginPool, request: bytes) -> tuple[Connection | None, Outcome | None]:
+    def _start(
+        pool: _OriginPool, request: bytes, deadline: float
+    ) -> tuple[Connection | None, Outcome | None]:
         for _ in range(2):
             connection = None
             try:
-                connection = pool.acquire()
+                connection = pool.acquire(_remaining(deadline))
                 connection.send(request)
                 return connection, None
             except StaleConnection:
@@ -252,17 +264,23 @@ class PushSender:
         return None, Outcome("retry", "connection lost twice")
 
     def _answer(
-        self, pool: _OriginPool, request: bytes, connection: Connection, again: bool = False
+        self,
+        pool: _OriginPool,
+        request: bytes,
+        connection: Connection,
+        deadline: float,
+        again: bool = False,
     ) -> Outcome:
         try:
+            connection.settimeout(_remaining(deadline))
             response = connection.receive(MAX_RESPONSE_BYTES)
         except StaleConnection:
             connection.close()
             pool.close()
             if again:
                 return Outcome("retry", "connection lost twice")
-            connection, outcome = self._start(pool, request)
-            return outcome or self._answer(pool, request, connection, again=True)
+            connection, outcome = self._start(pool, request, deadline)
+            return outcome or self._answer(pool, request, connection, deadline, again=True)
         except OSError as error:
             connection.close()
             return _network_trouble(error)

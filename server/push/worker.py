@@ -1,8 +1,8 @@
 """`flask worker`: turns due reminders into notifications and delivers the outbox.
 
-One loop in the main thread owns the database; a small thread pool only encrypts and POSTs.
-Each round claims a batch (with a lease), sends it in parallel, and records every outcome in
-one transaction. Stopping (SIGTERM, SIGINT) lets the messages already being sent finish and
+One loop in the main thread owns the database; a small thread pool only encrypts and POSTs,
+each thread keeping a window of requests in flight. Each round claims a batch (with a lease),
+sends it, and records every outcome in one transaction. Stopping (SIGTERM, SIGINT) lets the messages already being sent finish and
 hands the rest of the batch back at once; a worker killed outright leaves its batch to be
 claimed again when the lease runs out, so every notification is delivered at least once.
 """
@@ -65,8 +65,8 @@ class Worker:
         self.threads = max(1, threads or config["PUSH_WORKER_THREADS"])
         self.batch = self.threads * BATCH_PER_THREAD
         self.lease = timedelta(seconds=config["PUSH_LEASE_SECONDS"])
-        # No message starts once the lease could run out before it finishes (a try can take a
-        # connect and a read timeout, and a second try on a stale connection).
+        # No window of messages starts once the lease could run out before it ends (a window
+        # gives up after twice the timeout; one more for safety).
         self.send_window = config["PUSH_LEASE_SECONDS"] - 3 * config["PUSH_TIMEOUT_SECONDS"]
         self._send_until = 0.0
         self.poll = float(config["PUSH_POLL_SECONDS"])
