@@ -105,7 +105,7 @@ class _AsyncioServer:
     """A lean HTTP/1.1 keep-alive server for the benchmark: http.server handles about a
     thousand requests a second, which would make the fake, not Limber, set the pace."""
 
-    def __init__(self, service: "FakePushService"):
+    def __init__(self, service: FakePushService):
         self.service = service
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -116,7 +116,9 @@ class _AsyncioServer:
 
     def serve_forever(self, _poll=None):
         asyncio.set_event_loop(self.loop)
-        self._server = self.loop.run_until_complete(asyncio.start_server(self._connection, sock=self.sock))
+        self._server = self.loop.run_until_complete(
+            asyncio.start_server(self._connection, sock=self.sock)
+        )
         self.loop.run_forever()
 
     def shutdown(self):
