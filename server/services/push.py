@@ -3,6 +3,7 @@ and what a client does from a notification ("Done", "Snooze")."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -166,9 +167,9 @@ def nudge(
     )
     if last is not None and now - last < NUDGE_INTERVAL:
         wait = NUDGE_INTERVAL - (now - last)
-        seconds = max(1, int(wait.total_seconds() + 0.999))
+        seconds = max(1, math.ceil(wait.total_seconds()))
         raise TooSoon(
-            f"{client.name} was nudged less than an hour ago; try again in {seconds // 60 + 1} minutes.",
+            f"{client.name} was nudged less than an hour ago; try again in {math.ceil(seconds / 60)} minutes.",
             headers={"Retry-After": str(seconds)},
         )
     message_id = outbox.enqueue(
@@ -191,7 +192,8 @@ def nudge(
 def act_on_notification(
     client: Client, notification_id: str, action: str, now: datetime | None = None
 ) -> dict:
-    """ "Done" logs today's due routine once per notification; "Snooze" reminds again in an hour."""
+    """Act on a notification: done logs today's due routine (once per notification), snooze
+    reminds again in an hour."""
     now = now or utcnow()
     known = db.session.scalar(
         select(Notification.id)
