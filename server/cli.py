@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 
 import click
@@ -55,6 +56,8 @@ push_cli = AppGroup("push", help="Web Push: the server's VAPID keys.")
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 def run_worker(threads, once):
     """Send reminders and notifications until SIGTERM or Ctrl-C."""
+    # The worker's own log (start, stop, every failed delivery) goes to stderr beside gunicorn's.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [worker] %(levelname)s %(message)s")
     app = current_app._get_current_object()
     worker = Worker(app, make_sender(app), threads=threads)
     if once:
