@@ -258,13 +258,15 @@ def _now():
 class RawServer:
     """A loopback server answering each request with canned bytes (HTTP framing cases)."""
 
-    def __init__(self, answers: list[bytes], close_after: bool = False):
+    def __init__(self, answers: list[bytes], close_after: bool = False, tls=None):
         self.answers = list(answers)
         self.close_after = close_after
         self.connections = 0
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_side=True)
         self.origin = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -380,4 +382,51 @@ def test_a_service_that_never_answers_is_a_retry_for_the_whole_window(keys):
         assert all("Timeout" in o.reason or "timed out" in o.reason for o in outcomes), outcomes
     finally:
         sender.close()
+        server.close()
+
+
+def test_https_endpoints_verify_the_certificate(keys, tmp_path):
+    import datetime as dt
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    ok = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+    server = RawServer([ok, ok], tls=server_tls)
+    port = server.sock.getsockname()[1]
+    policy = EndpointPolicy.from_setting(f"localhost:{port}")
+    message = raw_message(f"https://localhost:{port}", keys)
+    trusting = PushSender(keys, CONTACT, policy, timeout=2)
+    trusting._tls = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    default = PushSender(keys, CONTACT, policy, timeout=2)  # the system's CAs: not this one
+    try:
+        assert trusting.send(message).result == "delivered"
+        refused = default.send(message)
+        assert refused.result == "retry" and "CERTIFICATE_VERIFY_FAILED" in refused.reason
+    finally:
+        trusting.close()
+        default.close()
         server.close()
