@@ -5,7 +5,8 @@ instance (threads would send each other's values), signs a new JWT for every mes
 the origin without its port in `aud`, always prefixes `sub` with "mailto:", and sends no
 Urgency or Topic. So one WebPush instance is made, never changed, and used only to encrypt
 (RFC 8291 aes128gcm, `_encrypt`, pinned with webpush==1.0.6 and checked by the tests against
-the independent `http_ece`); the VAPID header, headers and HTTP (server/push/http.py) are ours.
+the independent `http_ece`); the VAPID header and headers are ours, and urllib3 carries the
+requests over pooled keep-alive connections with timeouts and certificate checks.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 import jwt
+import urllib3
+from urllib3.exceptions import HTTPError as TransportError
 from webpush import WebPush
 from webpush.types import WebPushKeys, WebPushSubscription
 
-from server.push.http import Connection, StaleConnection
 from server.push.keys import VapidKeys
 from server.push.payloads import MAX_PLAINTEXT
 from server.push.validation import EndpointPolicy, endpoint_origin
@@ -35,8 +37,8 @@ TOKEN_REUSE = 6 * 3600
 URGENCIES = frozenset({"very-low", "low", "normal", "high"})
 _TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MAX_RESPONSE_BYTES = 64 * 1024
-# Each sending thread keeps a window of requests in flight, one connection each.
-IDLE_CONNECTIONS_PER_ORIGIN = 64
+# Kept-alive connections per push service; the worker's sending threads share them.
+CONNECTIONS_PER_ORIGIN = 16
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,9 @@ def classify(status: int, reason: str, body: bytes, retry_after: float | None) -
 
 # A phone gets many messages: parse its endpoint and build its webpush model once.
 @lru_cache(maxsize=65536)
-def _route(endpoint: str) -> tuple[str, str]:
+def _path(endpoint: str) -> str:
     parts = urlsplit(endpoint)
-    return parts.netloc, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 @lru_cache(maxsize=65536)
@@ -101,46 +103,8 @@ def _subscription(endpoint: str, p256dh: str, auth: str) -> WebPushSubscription:
     return WebPushSubscription(endpoint=endpoint, keys=WebPushKeys(p256dh=p256dh, auth=auth))
 
 
-def _remaining(deadline: float) -> float:
-    """Seconds left before the window's deadline; past it, sockets give up almost at once."""
-    return max(0.01, deadline - time.monotonic())
-
-
-def _network_trouble(error: OSError) -> Outcome:
+def _network_trouble(error: Exception) -> Outcome:
     return Outcome("retry", f"network error: {type(error).__name__}: {error}"[:300])
-
-
-class _OriginPool:
-    """Keep-alive connections to one push service; each is used by one thread at a time."""
-
-    def __init__(self, endpoint: str, context: ssl.SSLContext):
-        parts = urlsplit(endpoint)
-        self._host = parts.hostname
-        self._port = parts.port or (443 if parts.scheme == "https" else 80)
-        self._tls = context if parts.scheme == "https" else None
-        self._idle: list[Connection] = []
-        self._lock = threading.Lock()
-
-    def acquire(self, timeout: float) -> Connection:
-        with self._lock:
-            connection = self._idle.pop() if self._idle else None
-        if connection is None:
-            return Connection(self._host, self._port, timeout, self._tls)
-        connection.settimeout(timeout)
-        return connection
-
-    def release(self, connection: Connection) -> None:
-        with self._lock:
-            if len(self._idle) < IDLE_CONNECTIONS_PER_ORIGIN:
-                self._idle.append(connection)
-                return
-        connection.close()
-
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
 
 
 class PushSender:
@@ -153,6 +117,7 @@ class PushSender:
         policy: EndpointPolicy,
         timeout: float = 10.0,
         clock=time.time,
+        tls: ssl.SSLContext | None = None,
     ):
         self._webpush = WebPush(private_key=keys.private_pem(), public_key=keys.public_pem())
         self._signing_key = keys.private_key
@@ -161,11 +126,16 @@ class PushSender:
         self._policy = policy
         self._timeout = timeout
         self._clock = clock
-        self._tls = ssl.create_default_context()
         self._tokens: dict[str, tuple[str, float]] = {}
         self._tokens_lock = threading.Lock()
-        self._pools: dict[str, _OriginPool] = {}
-        self._pools_lock = threading.Lock()
+        # No retries or redirects here: the outbox decides what to retry, and when.
+        self._http = urllib3.PoolManager(
+            num_pools=100,
+            maxsize=CONNECTIONS_PER_ORIGIN,
+            block=False,
+            retries=False,
+            ssl_context=tls or ssl.create_default_context(),
+        )
         # Endpoints already checked against the (fixed) policy: a phone gets many messages.
         self._allowed: set[str] = set()
 
@@ -187,109 +157,67 @@ class PushSender:
             message.payload, _subscription(message.endpoint, message.p256dh, message.auth)
         )
 
-    def _pool(self, origin: str, endpoint: str) -> _OriginPool:
-        with self._pools_lock:
-            pool = self._pools.get(origin)
-            if pool is None:
-                pool = self._pools[origin] = _OriginPool(endpoint, self._tls)
-            return pool
-
-    def send(self, message: PushMessage) -> Outcome:
+    def send(self, message: PushMessage, timeout: float | None = None) -> Outcome:
         """Deliver one message; never raises for anything the network or the service does."""
-        return self.send_many([message])[0]
-
-    def send_many(self, messages: list[PushMessage]) -> list[Outcome]:
-        """Deliver several messages from one thread: every request goes out, each on its own
-        kept-alive connection, before any answer is read, so the thread waits once for all of
-        them. (Threads that each wait on one answer at a time spend more CPU handing the GIL
-        around than on encryption.)"""
-        outcomes: list[Outcome | None] = [None] * len(messages)
-        in_flight = []
-        # One deadline for the window: answers are read one after another, and a service that
-        # hangs must not hold the thread for a timeout per message.
-        deadline = time.monotonic() + 2 * self._timeout
-        for index, message in enumerate(messages):
-            prepared = self._prepare(message)
-            if isinstance(prepared, Outcome):
-                outcomes[index] = prepared
-                continue
-            pool, request = prepared
-            connection, outcome = self._start(pool, request, deadline)
-            if outcome is not None:
-                outcomes[index] = outcome
-            else:
-                in_flight.append((index, pool, request, connection))
-        for index, pool, request, connection in in_flight:
-            outcomes[index] = self._answer(pool, request, connection, deadline)
-        return outcomes
-
-    def _prepare(self, message: PushMessage) -> Outcome | tuple[_OriginPool, bytes]:
         problem = self._problem(message)
         if problem:
             return Outcome("failed", problem)
-        origin = endpoint_origin(message.endpoint)
         try:
             body = self.encrypt(message)
         except ValueError as error:
             return Outcome("failed", f"cannot encrypt for this subscription: {error}")
-        netloc, target = _route(message.endpoint)
-        # One write for head and body. The endpoint passed the policy (no spaces or control
-        # characters) and every other value is ours, so nothing can inject a header.
-        head = (
-            f"POST {target} HTTP/1.1\r\nHost: {netloc}\r\nContent-Length: {len(body)}\r\n"
-            f"TTL: {message.ttl}\r\nUrgency: {message.urgency}\r\nTopic: {message.topic}\r\n"
-            f"Content-Encoding: aes128gcm\r\nContent-Type: application/octet-stream\r\n"
-            f"Authorization: {self.authorization(origin)}\r\n\r\n"
-        )
-        return self._pool(origin, message.endpoint), head.encode("ascii") + body
-
-    @staticmethod
-    def _start(
-        pool: _OriginPool, request: bytes, deadline: float
-    ) -> tuple[Connection | None, Outcome | None]:
-        for _ in range(2):
-            connection = None
-            try:
-                connection = pool.acquire(_remaining(deadline))
-                connection.send(request)
-                return connection, None
-            except StaleConnection:
-                # The service closed its idle connections (a restart, an idle timeout).
-                connection.close()
-                pool.close()
-            except OSError as error:
-                if connection is not None:
-                    connection.close()
-                return None, _network_trouble(error)
-        return None, Outcome("retry", "connection lost twice")
-
-    def _answer(
-        self,
-        pool: _OriginPool,
-        request: bytes,
-        connection: Connection,
-        deadline: float,
-        again: bool = False,
-    ) -> Outcome:
+        headers = {
+            "TTL": str(message.ttl),
+            "Urgency": message.urgency,
+            "Topic": message.topic,
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "Authorization": self.authorization(endpoint_origin(message.endpoint)),
+        }
+        pool, path = self._pool_and_path(message.endpoint)
         try:
-            connection.settimeout(_remaining(deadline))
-            response = connection.receive(MAX_RESPONSE_BYTES)
-        except StaleConnection:
-            connection.close()
-            pool.close()
-            if again:
-                return Outcome("retry", "connection lost twice")
-            connection, outcome = self._start(pool, request, deadline)
-            return outcome or self._answer(pool, request, connection, deadline, again=True)
-        except OSError as error:
-            connection.close()
+            response = pool.urlopen(
+                "POST",
+                path,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(total=timeout or self._timeout),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+            try:
+                answer = response.read(MAX_RESPONSE_BYTES)
+                status, reason = response.status, response.reason or ""
+                retry_after = response.headers.get("Retry-After")
+            finally:
+                # A body larger than we read would poison the kept-alive connection: drop it.
+                if response.read(1):
+                    response.close()
+                else:
+                    response.release_conn()
+        except TransportError as error:
             return _network_trouble(error)
-        if response.keep_alive:
-            pool.release(connection)
-        else:
-            connection.close()
-        retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
-        return classify(response.status, response.reason, response.body, retry_after)
+        return classify(status, reason, answer, parse_retry_after(retry_after, self._clock()))
+
+    def _pool_and_path(self, endpoint: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+        """The kept-alive connection pool of the endpoint's push service, and the path to POST."""
+        path = _path(endpoint)
+        return self._http.connection_from_url(endpoint), path
+
+    def send_many(self, messages: list[PushMessage]) -> list[Outcome]:
+        """Deliver several messages from one thread, all within one deadline: a push service
+        that hangs holds the thread (and the worker's lease) for two timeouts at most."""
+        deadline = time.monotonic() + 2 * self._timeout
+        outcomes = []
+        for message in messages:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                outcomes.append(Outcome("retry", "no time left in this window"))
+            else:
+                outcomes.append(self.send(message, timeout=min(self._timeout, remaining)))
+        return outcomes
 
     def _problem(self, message: PushMessage) -> str | None:
         if len(message.payload) > MAX_PLAINTEXT:
@@ -308,7 +236,4 @@ class PushSender:
         return problem
 
     def close(self) -> None:
-        with self._pools_lock:
-            pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            pool.close()
+        self._http.clear()

@@ -1,9 +1,10 @@
 """`flask worker`: turns due reminders into notifications and delivers the outbox.
 
 One loop in the main thread owns the database; a small thread pool only encrypts and POSTs,
-each thread keeping a window of requests in flight. Each round claims a batch (with a lease),
-sends it, and records every outcome in one transaction. Stopping (SIGTERM, SIGINT) lets the messages already being sent finish and
-hands the rest of the batch back at once; a worker killed outright leaves its batch to be
+each thread taking a window of messages that must all be sent within two timeouts. Each round
+claims a batch (with a lease), sends it, and records every outcome in one transaction.
+Stopping (SIGTERM, SIGINT) lets the messages already being sent finish and hands the rest of
+the batch back at once; a worker killed outright leaves its batch to be
 claimed again when the lease runs out, so every notification is delivered at least once.
 """
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)
 # Claimed per round: large enough that the database's share per message stays small.
 BATCH_PER_THREAD = 16
-# Messages a sending thread has in flight at once (each on its own connection).
+# Messages a sending thread takes at once; they share one deadline (PushSender.send_many).
 WINDOW = 8
 
 
@@ -155,7 +156,7 @@ class Worker:
         return report
 
     def _send_window(self, rows: list[Claimed]) -> list[Outcome]:
-        """Runs in a pool thread (no database here): one window of messages in flight at once."""
+        """Runs in a pool thread (no database here): one window of messages, one deadline."""
         outcomes: list[Outcome | None] = [None] * len(rows)
         messages, positions = [], []
         for index, row in enumerate(rows):
