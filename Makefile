@@ -48,8 +48,10 @@ test-sqlite: install-dev browser-deps
 test-postgres: install-dev
 	$(BIN)/python -m tests.support.postgres run -- $(BIN)/python -m pytest -m "not browser"
 
+# Bounded load, printed figures, no assertions: the HTTP endpoints, then Web Push.
 bench: install-dev
 	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.bench_push
 
 clean:
 	rm -rf $(VENV) .pytest_cache .bench
