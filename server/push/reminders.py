@@ -14,15 +14,20 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, event, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
 
 from server.database import write_transactions
 from server.extensions import db
 from server.models import Assignment, Client, PushSubscription, Reminder, SessionLog
-from server.orm import utcnow
 from server.push import outbox
-from server.push.schedule import after_quiet_hours, end_of_local_day, in_quiet_hours, next_regular
+from server.push.schedule import (
+    after_quiet_hours,
+    end_of_local_day,
+    in_quiet_hours,
+    next_regular,
+    reschedule,
+    set_next_fire,
+)
 from server.services.assignments import plan_of
 from server.services.schedule import is_due
 
@@ -31,25 +36,6 @@ ALL_DAYS = [0, 1, 2, 3, 4, 5, 6]
 SNOOZE = timedelta(hours=1)
 MISSED_LOOKBACK = timedelta(days=15)
 BATCH = 500
-
-
-def reschedule(reminder: Reminder | _Due, timezone: str, now: datetime) -> None:
-    """Recompute the next regular reminder (after a settings or time zone change)."""
-    zone = ZoneInfo(timezone)
-    today = now.astimezone(zone).date()
-    reminder.timezone = timezone
-    if reminder.enabled:
-        already = reminder.last_sent_on is not None and reminder.last_sent_on >= today
-        after = today if already else today - timedelta(days=1)
-        reminder.regular_at = next_regular(zone, reminder.local_time, reminder.weekdays, after, now)
-    else:
-        reminder.regular_at = None
-    _set_next_fire(reminder)
-
-
-def _set_next_fire(reminder: Reminder | _Due) -> None:
-    times = [t for t in (reminder.regular_at, reminder.snoozed_until) if t is not None]
-    reminder.next_fire_at = min(times) if times else None
 
 
 def default_reminder(client: Client, now: datetime) -> Reminder:
@@ -69,25 +55,8 @@ def snooze(reminder: Reminder, timezone: str, now: datetime) -> datetime:
         now + SNOOZE, ZoneInfo(timezone), reminder.quiet_start, reminder.quiet_end
     )
     reminder.snoozed_until = at
-    _set_next_fire(reminder)
+    set_next_fire(reminder)
     return at
-
-
-def follow_client_time_zones() -> None:
-    """Keep reminders in step with their client's time zone (registered once per process)."""
-    if not event.contains(Session, "before_flush", _follow_time_zone):
-        event.listen(Session, "before_flush", _follow_time_zone)
-
-
-def _follow_time_zone(session: Session, _context, _instances) -> None:
-    """A client's time zone is changed by the therapist (services/clients.py); move the
-    reminder in the same transaction so it fires at the chosen time in the new zone."""
-    for obj in list(session.dirty):
-        if isinstance(obj, Client) and inspect(obj).attrs.timezone.history.has_changes():
-            with session.no_autoflush:
-                reminder = session.get(Reminder, obj.id)
-            if reminder is not None and reminder.timezone != obj.timezone:
-                reschedule(reminder, obj.timezone, utcnow())
 
 
 @dataclass
@@ -278,7 +247,7 @@ def _fire(reminder: _Due, context: _BatchContext, now: datetime) -> list[dict]:
             wanted = regular = True
             reminder.last_sent_on = today
         reminder.regular_at = following
-    _set_next_fire(reminder)
+    set_next_fire(reminder)
     if not wanted or client.archived_at is not None:
         return []
     client_done = context.done_days.get(client.id, {})

@@ -65,3 +65,23 @@ def after_quiet_hours(
 
 def end_of_local_day(instant: datetime, zone: ZoneInfo) -> datetime:
     return local_instant(instant.astimezone(zone).date() + timedelta(days=1), time(0, 0), zone)
+
+
+def reschedule(reminder, timezone: str, now: datetime) -> None:
+    """Recompute the next regular reminder (after a settings or time zone change)."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    reminder.timezone = timezone
+    if reminder.enabled:
+        already = reminder.last_sent_on is not None and reminder.last_sent_on >= today
+        after = today if already else today - timedelta(days=1)
+        reminder.regular_at = next_regular(zone, reminder.local_time, reminder.weekdays, after, now)
+    else:
+        reminder.regular_at = None
+    set_next_fire(reminder)
+
+
+def set_next_fire(reminder) -> None:
+    """The reminder's next moment: its regular time or a snooze, whichever comes first."""
+    times = [t for t in (reminder.regular_at, reminder.snoozed_until) if t is not None]
+    reminder.next_fire_at = min(times) if times else None

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from server.push import reminders
 from server.push.keys import PushConfigError, VapidKeys, load_vapid_keys
 from server.push.sender import PushSender
 from server.push.validation import DEFAULT_CONTACT, EndpointPolicy, resolve_contact
@@ -47,7 +46,6 @@ def init_push(app: Flask) -> None:
     )
     if settings.contact == DEFAULT_CONTACT and not config["TESTING"]:
         log.warning("PUSH_CONTACT is not set: Apple's push service refuses %s", DEFAULT_CONTACT)
-    reminders.follow_client_time_zones()
     app.extensions[EXTENSION] = settings
 
 

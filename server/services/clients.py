@@ -6,8 +6,9 @@ from sqlalchemy import delete, select
 
 from server.errors import NotFound
 from server.extensions import db
-from server.models import Client, DeviceSession, Therapist
+from server.models import Client, DeviceSession, Reminder, Therapist
 from server.orm import utcnow
+from server.push.schedule import reschedule
 from server.services import device_sessions
 
 
@@ -38,9 +39,15 @@ def create_client(therapist: Therapist, name: str, timezone: str, email: str | N
 def update_client(therapist: Therapist, client_id: int, changes: dict) -> Client:
     """Rename, change email or time zone, archive or restore. Archiving signs the client out."""
     client = load_client(therapist, client_id)
-    for field in ("name", "email", "timezone"):
+    for field in ("name", "email"):
         if field in changes:
             setattr(client, field, changes[field])
+    if "timezone" in changes and changes["timezone"] != client.timezone:
+        client.timezone = changes["timezone"]
+        # The reminder moves with the client, so it still comes at their chosen local time.
+        reminder = db.session.get(Reminder, client.id)
+        if reminder is not None:
+            reschedule(reminder, client.timezone, utcnow())
     if "archived" in changes:
         if changes["archived"] and client.archived_at is None:
             client.archived_at = utcnow()
