@@ -12,20 +12,23 @@ from server.orm import UTCDateTime, utcnow
 from server.services.dosing import dose_of
 
 
+def library_slug_index(table: str) -> Index:
+    """Slugs are unique among library entries (owner_id NULL): the loader's key. Therapists'
+    own exercises and routines have no slug."""
+    return Index(
+        f"uq_{table}_library_slug",
+        "slug",
+        unique=True,
+        sqlite_where=db.text("owner_id IS NULL"),
+        postgresql_where=db.text("owner_id IS NULL"),
+    )
+
+
 class Exercise(db.Model):
     """One exercise. `owner_id` is NULL for the shipped library, else the therapist who wrote it."""
 
     __tablename__ = "exercises"
-    __table_args__ = (
-        # Library slugs are the loader's key; a therapist's own exercises have no slug.
-        Index(
-            "uq_exercises_library_slug",
-            "slug",
-            unique=True,
-            sqlite_where=db.text("owner_id IS NULL"),
-            postgresql_where=db.text("owner_id IS NULL"),
-        ),
-    )
+    __table_args__ = (library_slug_index("exercises"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int | None] = mapped_column(
@@ -65,15 +68,7 @@ class Routine(db.Model):
     """
 
     __tablename__ = "routines"
-    __table_args__ = (
-        Index(
-            "uq_routines_library_slug",
-            "slug",
-            unique=True,
-            sqlite_where=db.text("owner_id IS NULL"),
-            postgresql_where=db.text("owner_id IS NULL"),
-        ),
-    )
+    __table_args__ = (library_slug_index("routines"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int | None] = mapped_column(

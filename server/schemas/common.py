@@ -75,6 +75,15 @@ def computed(function, openapi_type: str, **kwargs) -> ma.fields.Function:
     return ma.fields.Function(function, metadata=metadata, **kwargs)
 
 
+class DoseOverrideSchema(StrictSchema):
+    """Dose fields an item may set over its exercise's default; at most one of reps and hold."""
+
+    @ma.validates_schema
+    def _reps_or_hold(self, data, **kwargs):
+        if "reps" in data and "hold_seconds" in data:
+            raise ma.ValidationError("Give reps or hold_seconds, not both.", "reps")
+
+
 class DoseOutSchema(ma.Schema):
     sets = ma.fields.Integer()
     reps = ma.fields.Integer(allow_none=True)

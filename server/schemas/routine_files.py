@@ -9,6 +9,7 @@ from server.schemas.common import (
     EQUIPMENT,
     KINDS,
     REGIONS,
+    DoseOverrideSchema,
     DoseSchema,
     Int,
     StrictSchema,
@@ -62,7 +63,7 @@ class ExerciseFileSchema(StrictSchema):
     exercise = ma.fields.List(ma.fields.Nested(ExerciseEntrySchema), required=True)
 
 
-class TemplateItemSchema(StrictSchema):
+class TemplateItemSchema(DoseOverrideSchema):
     exercise = ma.fields.String(required=True, validate=SLUG)
     note = Text(300, allow_empty=True, load_default="")
     sets = Int(1, 6)
@@ -70,11 +71,6 @@ class TemplateItemSchema(StrictSchema):
     hold_seconds = Int(5, 120)
     sides = Int(1, 2)
     rest_seconds = Int(0, 180)
-
-    @ma.validates_schema
-    def _reps_or_hold(self, data, **kwargs):
-        if "reps" in data and "hold_seconds" in data:
-            raise ma.ValidationError("Give reps or hold_seconds, not both.", "reps")
 
 
 class TemplateFileSchema(StrictSchema):

@@ -3,14 +3,22 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from server.schemas.common import DoseOutSchema, Id, Int, StrictSchema, Text, computed
+from server.schemas.common import (
+    DoseOutSchema,
+    DoseOverrideSchema,
+    Id,
+    Int,
+    StrictSchema,
+    Text,
+    computed,
+)
 from server.services.library import illustration_url
 from server.services.routines import routine_minutes
 
 MAX_ITEMS = 30
 
 
-class RoutineItemInSchema(StrictSchema):
+class RoutineItemInSchema(DoseOverrideSchema):
     """One exercise in a routine; dose fields left out take the exercise's default."""
 
     exercise_id = Id(required=True)
@@ -20,11 +28,6 @@ class RoutineItemInSchema(StrictSchema):
     hold_seconds = Int(1, 600)
     sides = Int(1, 2)
     rest_seconds = Int(0, 600)
-
-    @ma.validates_schema
-    def _reps_or_hold(self, data, **kwargs):
-        if "reps" in data and "hold_seconds" in data:
-            raise ma.ValidationError("Give reps or hold_seconds, not both.", "reps")
 
 
 def _items(**kwargs) -> ma.fields.List:
