@@ -23,6 +23,7 @@ const SHELL = [
   '/app/js/outbox-core.js',
   '/app/js/outbox.js',
   '/app/js/player.js',
+  '/app/js/push.js',
   '/app/js/session.js',
   '/app/js/screens/client-home.js',
   '/app/js/screens/finish.js',
@@ -34,6 +35,7 @@ const SHELL = [
   '/app/js/screens/client-page.js',
   '/app/js/screens/builder.js',
   '/app/js/screens/print.js',
+  '/app/js/screens/notifications.js',
   '/app/icons/icon-192.png',
   '/app/icons/apple-touch-icon.png',
 ];

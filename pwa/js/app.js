@@ -14,6 +14,8 @@ import * as dashboard from './screens/dashboard.js';
 import * as clientPage from './screens/client-page.js';
 import * as builder from './screens/builder.js';
 import * as print from './screens/print.js';
+import * as notifications from './screens/notifications.js';
+import { resync as resyncPush } from './push.js';
 
 const CLIENT = 'client';
 const THERAPIST = 'therapist';
@@ -32,6 +34,8 @@ const ROUTES = [
   [/^play\/(\d+)$/, CLIENT, player.render],
   [/^finish$/, CLIENT, finish.render],
   [/^history$/, CLIENT, historyScreen.render],
+  // Where a notification leads in browsers without action buttons (server/push/payloads.py).
+  [/^notification\/([0-9a-f-]{36})(?:\?action=(done|snooze))?$/, CLIENT, notifications.actionPage],
   [/^settings$/, SIGNED_IN, settings.render],
   [/^dashboard$/, THERAPIST, dashboard.render],
   [/^clients\/new$/, THERAPIST, dashboard.addClient],
@@ -135,8 +139,17 @@ async function start() {
     history.replaceState(null, '', '/#/join');
   }
   await loadMe();
-  if (state.me?.role === CLIENT) flush();
+  if (state.me?.role === CLIENT) {
+    flush();
+    resyncPush();
+  }
   window.addEventListener('hashchange', route);
+  // From the service worker: a tapped notification names the screen to show; a push or an action
+  // taken from a notification may have changed today's routines.
+  navigator.serviceWorker?.addEventListener('message', (event) => {
+    if (event.data?.type === 'navigate' && /^#\//.test(event.data.hash)) app.go(event.data.hash);
+    else if (event.data === 'today-changed' && location.hash === '#/today') route();
+  });
   window.addEventListener('limber:signed-out', () => {
     if (state.me && !state.offline) {
       state.me = null;

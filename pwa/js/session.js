@@ -2,6 +2,7 @@
 // browser storage holds only what the app needs offline, and sign-out deletes all of it.
 import { get, post, setCsrf, NetworkError } from './api.js';
 import { store, setOutboxCsrf } from './outbox.js';
+import { forget as forgetPush } from './push.js';
 
 export const state = { me: null, offline: false };
 
@@ -52,6 +53,8 @@ async function wipeStorage() {
 }
 
 export async function signOut() {
+  // Before the session ends (the server needs it): the next person must not get these reminders.
+  if (state.me?.role === 'client') await forgetPush();
   try {
     await post('/api/auth/logout');
   } catch {

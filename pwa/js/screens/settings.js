@@ -1,9 +1,10 @@
-// Settings for clients and therapists: notifications (filled in by the push work), the devices
-// signed in, exporting one's data, and signing out (which empties this device's storage).
+// Settings for clients and therapists: notifications and reminders (clients), the devices signed
+// in, exporting one's data, and signing out (which empties this device's storage).
 import { h, add, fmtDateTime, plural } from '../dom.js';
 import { api, get, del, NetworkError } from '../api.js';
 import { pending } from '../outbox.js';
 import { signOut } from '../session.js';
+import * as notifications from './notifications.js';
 
 async function devices(app) {
   const section = h('section.card', { 'aria-labelledby': 'devices-h' }, h('h2', { id: 'devices-h' }, 'Devices signed in'));
@@ -55,10 +56,7 @@ export async function render(main, params, app) {
   add(main, 
     h('h1', {}, 'Settings'),
     h('p.muted', {}, `Signed in as ${who}.`),
-    // Placeholder: the notifications work fills this section in (reminder time, push on/off).
-    h('section.card', { id: 'notifications-settings', 'aria-labelledby': 'notifications-h', 'data-placeholder': 'true' },
-      h('h2', { id: 'notifications-h' }, 'Notifications and reminders'),
-      h('p.muted', {}, 'Reminders are coming soon.')),
+    me.role === 'client' ? await notifications.section(app) : null,
     await devices(app),
     await exportLink(),
     await signOutSection());
