@@ -1,5 +1,5 @@
 // One client, for the therapist: invite, assigning a routine (a template in two clicks: pick it,
-// press Assign), current assignments, adherence and pain, sessions, and the client's devices.
+// press Assign), current assignments, a nudge, adherence and pain, sessions, and the client's devices.
 import { h, add, clear, field, showError, fmtDate, fmtDateTime, percent, plural, localDate } from '../dom.js';
 import { get, post, patch, del } from '../api.js';
 import { painChart, barChart } from '../chart.js';
@@ -119,6 +119,29 @@ function assignmentsSection(assignments, client, app) {
   return section;
 }
 
+// A notification on the client's phones; the server allows one an hour and says when to try again.
+function nudgeSection(client) {
+  const message = h('textarea', { name: 'message', maxlength: 200, rows: 2, placeholder: 'A few minutes today keeps the progress going.' });
+  const result = h('p', { id: 'nudge-result', role: 'status' });
+  const form = h('form', {}, field('Message', message, '(optional)'), h('button', { type: 'submit' }, 'Send a nudge'), result);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    result.textContent = '';
+    try {
+      const sent = await post(`/api/clients/${client.id}/nudge`, { message: message.value.trim() });
+      form.querySelector('.form-error')?.remove();
+      result.textContent = sent.devices
+        ? `Nudge sent to ${plural(sent.devices, 'phone')}. The next one is possible after ${fmtDateTime(sent.next_nudge_at)}.`
+        : `${client.name} has not turned on notifications on any phone, so nothing was sent.`;
+      message.value = '';
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return h('section.card', { 'aria-labelledby': 'nudge-h' }, h('h2', { id: 'nudge-h' }, 'Nudge'),
+    h('p.muted.small', {}, 'A notification on their phone, at most one an hour; it waits until their quiet hours end.'), form);
+}
+
 // Sessions per week for the last eight weeks, from the session list (Monday-based weeks).
 function weeklyBars(sessions) {
   const monday = new Date();
@@ -200,7 +223,7 @@ export async function render(main, [clientId], app) {
     h('p.muted', {}, `Time zone ${client.timezone}${client.email ? ` · ${client.email}` : ''}`),
     h('div.grid2', {},
       h('div', {}, inviteCard(client, app), assignSection(client, templates, routines, app)),
-      h('div', {}, assignmentsSection(assignments, client, app), progressSection(adherence, sessions))),
+      h('div', {}, assignmentsSection(assignments, client, app), nudgeSection(client), progressSection(adherence, sessions))),
     sessionsSection(sessions, assignments),
     devicesSection(client, devices, app));
 }
