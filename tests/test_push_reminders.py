@@ -416,3 +416,10 @@ def test_the_scan_reads_the_due_range_of_an_index(push_app, database_url):
         detail = " ".join(str(row[-1]) for row in plan)
         assert "USING INDEX ix_reminders_next_fire_at" in detail, detail
         assert "SCAN reminders" not in detail.replace("USING INDEX", "")
+
+
+def test_durations_read_naturally():
+    from server.push.reminders import minutes
+
+    assert minutes(1) == "1 minute"
+    assert minutes(8) == "8 minutes"

@@ -32,6 +32,10 @@ from server.services.assignments import plan_of
 from server.services.schedule import is_due
 
 DEFAULT_TIME = time(18, 0)
+
+
+def minutes(count: int) -> str:
+    return "1 minute" if count == 1 else f"{count} minutes"
 ALL_DAYS = [0, 1, 2, 3, 4, 5, 6]
 SNOOZE = timedelta(hours=1)
 MISSED_LOOKBACK = timedelta(days=15)
@@ -271,7 +275,7 @@ def _fire(reminder: _Due, context: _BatchContext, now: datetime) -> list[dict]:
         title = "Shall we pick it back up?"
         body = (
             f"The last two {first.title} days slipped by, which happens to everyone. "
-            f"About {first.estimated_minutes} minutes today gets you back on track."
+            f"About {minutes(first.estimated_minutes)} today gets you back on track."
         )
     return outbox.notification_rows(
         client.id, kind, title=title, body=body, now=now, timezone=client.timezone,
@@ -280,7 +284,7 @@ def _fire(reminder: _Due, context: _BatchContext, now: datetime) -> list[dict]:
 
 
 def _reminder_body(assignment, count: int) -> str:
-    body = f"About {assignment.estimated_minutes} minutes."
+    body = f"About {minutes(assignment.estimated_minutes)}."
     if count > 1:
         body += f" Plus {count - 1} more routine{'s' if count > 2 else ''} today."
     return body

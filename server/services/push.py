@@ -169,7 +169,7 @@ def nudge(
         wait = NUDGE_INTERVAL - (now - last)
         seconds = max(1, math.ceil(wait.total_seconds()))
         raise TooSoon(
-            f"{client.name} was nudged less than an hour ago; try again in {math.ceil(seconds / 60)} minutes.",
+            f"{client.name} was nudged less than an hour ago; try again in {reminders.minutes(math.ceil(seconds / 60))}.",
             headers={"Retry-After": str(seconds)},
         )
     message_id = outbox.enqueue(
