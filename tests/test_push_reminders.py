@@ -419,7 +419,5 @@ def test_the_scan_reads_the_due_range_of_an_index(push_app, database_url):
 
 
 def test_durations_read_naturally():
-    from server.push.reminders import minutes
-
-    assert minutes(1) == "1 minute"
-    assert minutes(8) == "8 minutes"
+    assert reminders.minutes(1) == "1 minute"
+    assert reminders.minutes(8) == "8 minutes"
