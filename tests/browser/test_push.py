@@ -250,7 +250,7 @@ def test_a_pushed_reminder_is_shown_with_its_title_body_tag_and_actions(phone, l
     message_id = _queue_reminder(live_app, client["id"])
     shown = phone["deliver"](message_id)
     assert shown["title"] == f"Time for your {assignment['title']}"
-    assert shown["body"] == f"About {assignment['estimated_minutes']} minutes."
+    assert shown["body"] == f"About {reminders.minutes(assignment['estimated_minutes'])}."
     assert shown["tag"] == "limber-reminder"
     assert shown["actions"] == [
         {"action": "done", "title": "Done"},
