@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 
 from server.database import mark_writing, unmark_writing
 from server.errors import Forbidden, Unauthorized
+from server.extensions import db
 from server.models import Client, Therapist
 from server.services import device_sessions
 from server.services.device_sessions import Principal
@@ -141,7 +142,14 @@ def _check_csrf():
 def _begin_request():
     # g belongs to the app context, which a test (or a CLI command) may keep across requests.
     g.pop("principal", None)
+
+
+def _begin_writing():
+    """A request that changes data takes SQLite's write lock when its next transaction begins
+    (BEGIN IMMEDIATE). The session lookup before it only reads, so its short transaction is
+    ended first: the write lock is held for the change, not for the whole request."""
     if request.method in UNSAFE_METHODS:
+        db.session.commit()
         g.write_token = mark_writing()
 
 
@@ -161,5 +169,6 @@ def _renew_cookie(response: Response) -> Response:
 def register_access(app: Flask) -> None:
     app.before_request(_begin_request)
     app.before_request(_check_csrf)
+    app.before_request(_begin_writing)
     app.after_request(_renew_cookie)
     app.teardown_request(_end_request_transactions)
