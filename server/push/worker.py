@@ -34,7 +34,7 @@ from server.push.validation import endpoint_origin
 log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)
 # Claimed per round: large enough that the database's share per message stays small.
-BATCH_PER_THREAD = 16
+BATCH_PER_THREAD = 64
 # Messages a sending thread takes at once; they share one deadline (PushSender.send_many).
 WINDOW = 8
 

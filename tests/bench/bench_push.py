@@ -294,7 +294,7 @@ def main() -> int:
               f"in its own process, {os.cpu_count()} CPUs", flush=True)  # fmt: skip
         fan = bench_fanout(workdir / "fanout")
         tally = fan["tally"]
-        print(f"  worker: {fan['threads']} sending threads, {WINDOW} requests in flight each")
+        print(f"  worker: {fan['threads']} sending threads, {WINDOW} messages per window")
         print(f"  delivered {fan['delivered']:,} of {fan['queued']:,} in {fan['seconds']:.2f} s: "
               f"{fan['rate']:,.0f} notifications/s ({fan['payload_bytes']} byte payloads)")  # fmt: skip
         print(f"  worker process CPU: {fan['cpu']:.2f} s, {fan['cpu'] / max(fan['delivered'], 1) * 1e6:,.0f} us "
