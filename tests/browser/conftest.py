@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from server import create_app
@@ -176,6 +177,25 @@ class Api:
         response = therapist.post("/api/routines", json=body)
         assert response.status_code == 201, response.get_json()
         return response.get_json()
+
+    def joined_client(self, context, schedule: dict, name="Sam Lee"):
+        """A client with the short routine on `schedule`, who joined through the page by invite
+        and reached Today: (therapist, client, assignment, page)."""
+        therapist = self.therapist("Dana Reyes")
+        client, invite = self.client_with_invite(therapist, name)
+        routine = self.short_routine(therapist)
+        assignment = therapist.post(
+            f"/api/clients/{client['id']}/assignments",
+            json={"routine_id": routine["id"], **schedule},
+        ).get_json()
+        page = context.new_page()
+        page.goto(f"/join/{invite['code']}")
+        page.get_by_role("button", name="Continue").click()
+        page.locator("#safety-ok").check()
+        page.get_by_role("button", name="Go to today’s routine").click()
+        expect(page.get_by_role("link", name="Start")).to_be_visible()
+        page.evaluate("navigator.serviceWorker.ready")
+        return therapist, client, assignment, page
 
 
 @pytest.fixture()

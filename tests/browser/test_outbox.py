@@ -11,21 +11,7 @@ from playwright.sync_api import expect
 
 
 def _joined_client(context, api):
-    therapist = api.therapist()
-    client, invite = api.client_with_invite(therapist)
-    routine = api.short_routine(therapist)
-    assignment = therapist.post(
-        f"/api/clients/{client['id']}/assignments",
-        json={"routine_id": routine["id"], "times_per_week": 2},
-    ).get_json()
-    page = context.new_page()
-    page.goto(f"/join/{invite['code']}")
-    page.get_by_role("button", name="Continue").click()
-    page.locator("#safety-ok").check()
-    page.get_by_role("button", name="Go to today’s routine").click()
-    expect(page.get_by_role("link", name="Start")).to_be_visible()
-    page.evaluate("navigator.serviceWorker.ready")
-    return therapist, client, assignment, page
+    return api.joined_client(context, {"times_per_week": 2})
 
 
 def _body(assignment, **fields):

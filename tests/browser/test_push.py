@@ -104,21 +104,7 @@ def _wait(page, predicate, timeout=10.0):
 
 def _joined_client(context, api, name="Sam Lee"):
     """A client with a routine planned every day (so today is due), signed in on the page."""
-    therapist = api.therapist("Dana Reyes")
-    client, invite = api.client_with_invite(therapist, name)
-    routine = api.short_routine(therapist)
-    assignment = therapist.post(
-        f"/api/clients/{client['id']}/assignments",
-        json={"routine_id": routine["id"], "weekdays": EVERY_DAY},
-    ).get_json()
-    page = context.new_page()
-    page.goto(f"/join/{invite['code']}")
-    page.get_by_role("button", name="Continue").click()
-    page.locator("#safety-ok").check()
-    page.get_by_role("button", name="Go to today’s routine").click()
-    expect(page.get_by_role("link", name="Start")).to_be_visible()
-    page.evaluate("navigator.serviceWorker.ready")
-    return therapist, client, assignment, page
+    return api.joined_client(context, {"weekdays": EVERY_DAY}, name)
 
 
 def _client_fetch(page, method: str, path: str, body=None):
