@@ -44,9 +44,10 @@ browser-deps:
 test-sqlite: install-dev browser-deps
 	$(BIN)/python -m pytest
 
-# The browser tests run their own SQLite app whatever the database, so they run in the first pass only.
+# The browser tests run their own SQLite app, and the fault tests their own SQLite and PostgreSQL,
+# whatever the database, so they run in the first pass only.
 test-postgres: install-dev
-	$(BIN)/python -m tests.support.postgres run -- $(BIN)/python -m pytest -m "not browser"
+	$(BIN)/python -m tests.support.postgres run -- $(BIN)/python -m pytest -m "not browser and not fault"
 
 # Bounded load, printed figures, no assertions: the HTTP endpoints, then Web Push.
 bench: install-dev
