@@ -59,3 +59,8 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
+
+
+def is_writing() -> bool:
+    """True inside a request or block that writes (its transactions begin IMMEDIATE on SQLite)."""
+    return _begin_immediate.get()

@@ -48,7 +48,7 @@ def create_client(data):
 @blp.problem(404, "No such client of yours")
 def get_client(client_id):
     """One client."""
-    return clients.load_client(current_therapist(), client_id)
+    return clients.load_client(current_therapist(), client_id, "client.read")
 
 
 @blp.route("/clients/<id:client_id>", methods=["PATCH"])

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, select
 from server.extensions import db
 from server.models import Assignment, Client, SessionLog, Therapist
 from server.orm import utcnow
+from server.services import audit
 from server.services.assignments import plan_of
 from server.services.clients import load_client
 from server.services.schedule import Plan, current_streak, local_today
@@ -229,6 +230,7 @@ def _dashboard_fingerprint(therapist_id: int, now: datetime) -> tuple:
 def dashboard(therapist: Therapist, now: datetime | None = None) -> list[ClientAdherence]:
     """All current clients of the therapist, those needing attention first."""
     now = now or utcnow()
+    audit.record(therapist, None, "dashboard.read")
     fingerprint = _dashboard_fingerprint(therapist.id, now)
     cached = _DASHBOARD_CACHE.get(therapist.id)
     if cached is not None and cached[0] == fingerprint:
@@ -255,7 +257,7 @@ def _compute_dashboard(therapist: Therapist, now: datetime) -> list[ClientAdhere
 
 def client_adherence(therapist: Therapist, client_id: int, now: datetime | None = None) -> ClientAdherence:
     """One client's adherence, streak and the last 90 days of pain, for the client page."""
-    client = load_client(therapist, client_id)
+    client = load_client(therapist, client_id, "adherence.read")
     today = local_today(client.timezone, now or utcnow())
     facts = _gather([client], {client.id: today})[client.id]
     summary = _summarise(client, facts, today)

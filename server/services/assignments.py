@@ -12,7 +12,7 @@ from server.extensions import db
 from server.models import Assignment, Client, SessionLog, Therapist
 from server.orm import utcnow
 from server.push import outbox
-from server.services import routines
+from server.services import audit, routines
 from server.services.clients import load_client
 from server.services.schedule import Plan, is_due, local_today, week_start
 
@@ -48,7 +48,7 @@ def load_assignment(therapist: Therapist, assignment_id: int) -> Assignment:
 
 
 def list_assignments(therapist: Therapist, client_id: int) -> list[Assignment]:
-    client = load_client(therapist, client_id)
+    client = load_client(therapist, client_id, "assignments.read")
     return list(
         db.session.scalars(
             select(Assignment)
@@ -73,7 +73,7 @@ def create_assignment(
     therapist: Therapist, client_id: int, data: dict, now: datetime | None = None
 ) -> Assignment:
     """Give a routine or template to a client; the routine is copied as it is today."""
-    client = load_client(therapist, client_id)
+    client = load_client(therapist, client_id, "assignment.create")
     if client.archived_at is not None:
         raise Invalid("client", "This client is archived; restore them before assigning.")
     routine = routines.load_routine(therapist, data["routine_id"])
@@ -114,6 +114,7 @@ def update_assignment(
     """Pause, resume or end an assignment, or edit its schedule, dates, title or note."""
     assignment = load_assignment(therapist, assignment_id)
     client = db.session.get(Client, assignment.client_id)
+    audit.record(therapist, client.id, "assignment.update")
     today = local_today(client.timezone, now or utcnow())
     action = data.get("action")
     if assignment.status == "ended" and data != {"action": "end"}:

@@ -44,7 +44,7 @@ def create_invite(therapist: Therapist, client_id: int) -> tuple[str, Invite]:
 
     Returns the code as people read it (XXXXX-XXXXX); it is shown once and only its hash is kept.
     """
-    client = load_client(therapist, client_id)
+    client = load_client(therapist, client_id, "invite.create")
     if client.archived_at is not None:
         raise Invalid("client", "This client is archived; restore them before inviting.")
     now = utcnow()

@@ -155,7 +155,7 @@ def nudge(
 ) -> NudgeResult:
     """Send the client a word of encouragement; at most one an hour per client."""
     now = now or utcnow()
-    client = load_client(therapist, client_id)
+    client = load_client(therapist, client_id, "nudge")
     if client.archived_at is not None:
         raise Invalid("client", "This client is archived; restore them first.")
     # Serialises two nudges for one client (PostgreSQL row lock; SQLite's write lock already).

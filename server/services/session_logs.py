@@ -166,5 +166,5 @@ def list_own_sessions(client: Client, first: date | None, last: date | None) -> 
 def list_client_sessions(
     therapist: Therapist, client_id: int, first: date | None, last: date | None
 ) -> list[SessionLog]:
-    client = load_client(therapist, client_id)
+    client = load_client(therapist, client_id, "sessions.read")
     return _history(client.id, *_window(client, first, last))
