@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from server import create_app
 from server.extensions import db as _db
 from server.extensions import limiter
-from server.models import Therapist
+from server.models import AuditEvent, Therapist
 from server.services import routine_files
 
 
@@ -80,6 +80,8 @@ def _clean_slate(app):
         _db.session.rollback()
         # Deleting therapists cascades to everything people made: clients, sessions, logs...
         _db.session.execute(delete(Therapist))
+        # Audit rows outlive the therapist who acted (they keep the name; see models/audit.py).
+        _db.session.execute(delete(AuditEvent))
         _db.session.commit()
         _db.session.remove()
 

@@ -3,12 +3,12 @@
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from server.api import adherence, auth, clients, docs, library, programs, push, routines
+from server.api import adherence, auth, clients, docs, library, programs, push, rights, routines
 from server.extensions import api
 from server.push.setup import init_push
 from server.schemas.common import MAX_ID
 
-API_BLUEPRINTS = (auth, clients, library, routines, programs, adherence, push)
+API_BLUEPRINTS = (auth, clients, library, routines, programs, adherence, push, rights)
 
 
 class IdConverter(IntegerConverter):

@@ -28,7 +28,7 @@ def check_password_strength(password: str, email: str) -> None:
         raise Invalid("password", "This password is too common; choose another.")
 
 
-def _find_by_email(email: str) -> Therapist | None:
+def find_by_email(email: str) -> Therapist | None:
     return db.session.scalar(select(Therapist).where(func.lower(Therapist.email) == email.lower()))
 
 
@@ -36,7 +36,7 @@ def register_therapist(email: str, password: str, name: str, label: str) -> tupl
     """Create a therapist account and sign it in; returns the account and the session token."""
     email = email.strip().lower()
     check_password_strength(password, email)
-    if _find_by_email(email) is not None:
+    if find_by_email(email) is not None:
         raise Conflict("An account with this email already exists; sign in instead.")
     therapist = Therapist(email=email, name=name.strip(), password_hash=hash_password(password))
     db.session.add(therapist)
@@ -48,7 +48,7 @@ def register_therapist(email: str, password: str, name: str, label: str) -> tupl
 
 def log_in(email: str, password: str, label: str) -> tuple[Therapist, str]:
     """Check the credentials and open a new session. Unknown email and wrong password look alike."""
-    therapist = _find_by_email(email.strip())
+    therapist = find_by_email(email.strip())
     if not verify_password(therapist.password_hash if therapist else None, password):
         raise Unauthorized("Email or password is not right.")
     if password_needs_rehash(therapist.password_hash):

@@ -44,30 +44,37 @@ DESCRIPTIONS = {
     "invite.create": "made an invite for your phone",
     "nudge": "sent you a nudge",
     HANDOVER: "handed your record over to another therapist",
+    "export.read": "exported their practice's records, yours included",
 }
 
 
 def record(therapist: Therapist, client_id: int | None, action: str) -> None:
     """Note that the therapist did `action` to the client's data (None: to all their clients)."""
+    record_each(therapist, [client_id], action)
+
+
+def record_each(therapist: Therapist, client_ids: list[int | None], action: str) -> None:
+    """The same, for several clients at once (one statement)."""
     if action not in DESCRIPTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    row = {
-        "at": utcnow(),
-        "therapist_id": therapist.id,
-        "therapist_name": therapist.name,
-        "client_id": client_id,
-        "action": action,
-    }
+    now = utcnow()
+    rows = [
+        {"at": now, "therapist_id": therapist.id, "therapist_name": therapist.name,
+         "client_id": client_id, "action": action}
+        for client_id in client_ids
+    ]  # fmt: skip
+    if not rows:
+        return
     if not action.endswith(READ_SUFFIX):
-        db.session.add(AuditEvent(**row))
+        db.session.add_all(AuditEvent(**row) for row in rows)
     elif not has_request_context():
         # A service called directly (a test, a command) is not a person viewing the record.
         return
     elif is_writing():
-        db.session.add(AuditEvent(**row))
+        db.session.add_all(AuditEvent(**row) for row in rows)
     else:
         with write_transactions(), db.engine.begin() as connection:
-            connection.execute(insert(AuditEvent), row)
+            connection.execute(insert(AuditEvent), rows)
 
 
 def _client_periods(client: Client) -> list[tuple[int | None, datetime, datetime | None]]:
