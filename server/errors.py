@@ -98,6 +98,8 @@ def _summary(errors: dict) -> str:
 
 
 def handle_limber_error(error: LimberError):
+    # A refused request changes nothing, audit rows of the refused change included.
+    db.session.rollback()
     return problem_response(error.status, error.detail, error.errors, error.headers)
 
 

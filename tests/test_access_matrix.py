@@ -34,9 +34,12 @@ def world(make):
         device = therapist.get(f"/api/clients/{client['id']}/devices").get_json()[0]
         own_session = therapist.get("/api/me/sessions").get_json()[0]
         sides[name] = dict(
+            email=therapist.me["therapist"]["email"],
             therapist=therapist, client=client, phone=phone, exercise=exercise, routine=routine,
             assignment=assignment, log=log, invite=invite, device=device, own_session=own_session,
         )  # fmt: skip
+    # Where a therapist would hand the other side's client if access control let them.
+    sides["a"]["thief_email"], sides["b"]["thief_email"] = sides["b"]["email"], sides["a"]["email"]
     return sides
 
 
@@ -49,6 +52,7 @@ def therapist_walk(victim: dict) -> list[tuple[str, str, str, dict | None, str]]
         ("GET", f"/api/clients/{c}", f"/api/clients/{m}", None, "/api/clients/<id:client_id>"),
         ("PATCH", f"/api/clients/{c}", f"/api/clients/{m}", {"name": "Hacked"}, "/api/clients/<id:client_id>"),
         ("DELETE", f"/api/clients/{c}", f"/api/clients/{m}", None, "/api/clients/<id:client_id>"),
+        ("POST", f"/api/clients/{c}/handover", f"/api/clients/{m}/handover", {"therapist_email": victim["thief_email"]}, "/api/clients/<id:client_id>/handover"),
         ("POST", f"/api/clients/{c}/invites", f"/api/clients/{m}/invites", None, "/api/clients/<id:client_id>/invites"),
         ("GET", f"/api/invites/{code}/qr.svg", f"/api/invites/{MISSING_CODE}/qr.svg", None, "/api/invites/<code>/qr.svg"),
         ("GET", f"/api/clients/{c}/assignments", f"/api/clients/{m}/assignments", None, "/api/clients/<id:client_id>/assignments"),
