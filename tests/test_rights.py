@@ -51,9 +51,18 @@ def test_a_refused_change_leaves_no_audit_row(make, db):
     assert bad.status_code == 422
     ended = make.assignment(therapist, client["id"])
     therapist.patch(f"/api/assignments/{ended['id']}", json={"action": "end"})
-    count = lambda: db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "assignment.update"))  # noqa: E731
+
+    def count():
+        return db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "assignment.update")
+        )
+
     assert count() == 1
-    assert therapist.patch(f"/api/assignments/{ended['id']}", json={"title": "x"}).status_code == 409
+    assert (
+        therapist.patch(f"/api/assignments/{ended['id']}", json={"title": "x"}).status_code == 409
+    )
     assert count() == 1
 
 
@@ -89,7 +98,12 @@ def test_each_role_reaches_only_its_own_endpoints(make):
     for path in ("/api/me/audit", "/api/me/export"):
         assert therapist.get(path).status_code == 403, path
     assert phone.get("/api/practice/export").status_code == 403
-    assert phone.post(f"/api/clients/{client['id']}/handover", json={"therapist_email": "x@example.org"}).status_code == 403
+    assert (
+        phone.post(
+            f"/api/clients/{client['id']}/handover", json={"therapist_email": "x@example.org"}
+        ).status_code
+        == 403
+    )
     anonymous = make.app.test_client()
     for path in ("/api/me/audit", "/api/me/export", "/api/practice/export"):
         assert anonymous.get(path).status_code == 401, path
@@ -101,18 +115,37 @@ def test_a_client_downloads_everything_held_about_them(make):
     client = make.client_of(therapist, "Sam Client")
     phone = make.phone(therapist, client["id"])
     assignment = make.assignment(therapist, client["id"], note="Gentle first week")
-    phone.post("/api/sessions", json=session_upload(assignment, note="=HYPERLINK(\"http://evil\")"))
-    phone.post("/api/sessions", json=session_upload(assignment, note="plain, with \"quotes\"\nand a line"))
-    phone.post("/api/push/subscriptions", json=subscription("https://fcm.googleapis.com/fcm/send/secret-part"))
-    phone.put("/api/reminders", json={"enabled": True, "time": "07:45", "weekdays": ["tue"], "quiet_start": None, "quiet_end": None})
+    phone.post("/api/sessions", json=session_upload(assignment, note='=HYPERLINK("http://evil")'))
+    phone.post(
+        "/api/sessions", json=session_upload(assignment, note='plain, with "quotes"\nand a line')
+    )
+    phone.post(
+        "/api/push/subscriptions",
+        json=subscription("https://fcm.googleapis.com/fcm/send/secret-part"),
+    )
+    phone.put(
+        "/api/reminders",
+        json={
+            "enabled": True,
+            "time": "07:45",
+            "weekdays": ["tue"],
+            "quiet_start": None,
+            "quiet_end": None,
+        },
+    )
     therapist.post(f"/api/clients/{client['id']}/nudge", json={"message": "Keep it up"})
 
     response = phone.get("/api/me/export")
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["Content-Disposition"].startswith('attachment; filename="limber-my-data-')
+    assert response.headers["Content-Disposition"].startswith(
+        'attachment; filename="limber-my-data-'
+    )
     data = json.loads(response.get_data())
-    assert data["profile"]["name"] == "Sam Client" and data["profile"]["therapist"]["name"] == "Dana Reed"
+    assert (
+        data["profile"]["name"] == "Sam Client"
+        and data["profile"]["therapist"]["name"] == "Dana Reed"
+    )
     assert [a["note"] for a in data["assignments"]] == ["Gentle first week"]
     assert data["assignments"][0]["routine"]["items"]
     assert len(data["sessions"]) == 2
@@ -134,7 +167,7 @@ def test_the_logs_as_csv_cannot_run_as_formulas(make):
     client = make.client_of(therapist)
     phone = make.phone(therapist, client["id"])
     assignment = make.assignment(therapist, client["id"], title="-Hips first")
-    notes = ["=1+1", "+SUM(A1)", "-2", "@cmd", "plain, with \"quotes\"\nand a line"]
+    notes = ["=1+1", "+SUM(A1)", "-2", "@cmd", 'plain, with "quotes"\nand a line']
     for note in notes:
         phone.post("/api/sessions", json=session_upload(assignment, note=note))
     response = phone.get("/api/me/export?format=csv")
@@ -142,7 +175,9 @@ def test_the_logs_as_csv_cannot_run_as_formulas(make):
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Content-Disposition"].endswith('.csv"')
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert sorted(row["note"] for row in rows) == sorted(["'=1+1", "'+SUM(A1)", "'-2", "'@cmd", notes[-1]])
+    assert sorted(row["note"] for row in rows) == sorted(
+        ["'=1+1", "'+SUM(A1)", "'-2", "'@cmd", notes[-1]]
+    )
     assert {row["routine"] for row in rows} == {"'-Hips first"}
     assert all(row["pain_before"] == "4" for row in rows)
     assert phone.get("/api/me/export?format=xml").status_code == 422
@@ -153,7 +188,9 @@ def test_a_therapist_exports_the_whole_practice(make):
     exercise = therapist.post("/api/exercises", json={
         "name": "Own move", "regions": ["hips"], "kind": "mobility", "steps": ["Move."], "dose": {"sets": 1, "reps": 5},
     }).get_json()  # fmt: skip
-    routine = therapist.post("/api/routines", json={"name": "Mine", "items": [{"exercise_id": exercise["id"]}]}).get_json()
+    routine = therapist.post(
+        "/api/routines", json={"name": "Mine", "items": [{"exercise_id": exercise["id"]}]}
+    ).get_json()
     for name in ("Ann", "Bo"):
         client = make.client_of(therapist, name)
         phone = make.phone(therapist, client["id"])
@@ -168,8 +205,15 @@ def test_a_therapist_exports_the_whole_practice(make):
     assert [e["name"] for e in data["exercises"]] == ["Own move"]
     assert [r["name"] for r in data["routines"]] == ["Mine"]
     assert len(data["assignments"]) == 2 and len(data["sessions"]) == 2
-    rows = list(csv.DictReader(io.StringIO(therapist.get("/api/practice/export?format=csv").get_data(as_text=True))))
-    assert [(r["client_name"], r["note"]) for r in rows] == [("Ann", "Ann's note"), ("Bo", "Bo's note")]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(therapist.get("/api/practice/export?format=csv").get_data(as_text=True))
+        )
+    )
+    assert [(r["client_name"], r["note"]) for r in rows] == [
+        ("Ann", "Ann's note"),
+        ("Bo", "Bo's note"),
+    ]
 
 
 def test_an_export_is_in_every_clients_trail(make):
@@ -189,7 +233,12 @@ def test_handover_moves_the_client_with_their_history(make):
     phone.post("/api/sessions", json=session_upload(assignment))
     giver.get("/api/dashboard")
     email = receiver.me["therapist"]["email"]
-    assert giver.post(f"/api/clients/{client['id']}/handover", json={"therapist_email": email.upper()}).status_code == 204
+    assert (
+        giver.post(
+            f"/api/clients/{client['id']}/handover", json={"therapist_email": email.upper()}
+        ).status_code
+        == 204
+    )
     assert giver.get(f"/api/clients/{client['id']}").status_code == 404
     assert [c["id"] for c in receiver.get("/api/clients").get_json()] == [client["id"]]
     kept = receiver.get(f"/api/clients/{client['id']}/assignments").get_json()
@@ -208,7 +257,12 @@ def test_handover_needs_a_real_other_therapist(make):
     therapist = make.therapist()
     client = make.client_of(therapist)
     own = therapist.me["therapist"]["email"]
-    for body in ({"therapist_email": "nobody@example.org"}, {"therapist_email": own}, {}, {"therapist_email": ""}):
+    for body in (
+        {"therapist_email": "nobody@example.org"},
+        {"therapist_email": own},
+        {},
+        {"therapist_email": ""},
+    ):
         response = therapist.post(f"/api/clients/{client['id']}/handover", json=body)
         assert response.status_code == 422, body
     assert therapist.get(f"/api/clients/{client['id']}").status_code == 200
@@ -220,7 +274,9 @@ def test_a_therapist_deletes_their_account_once_no_client_is_left(make, db):
     exercise = therapist.post("/api/exercises", json={
         "name": "Own move", "regions": ["hips"], "kind": "mobility", "steps": ["Move."], "dose": {"sets": 1, "reps": 5},
     }).get_json()  # fmt: skip
-    therapist.post("/api/routines", json={"name": "Mine", "items": [{"exercise_id": exercise["id"]}]})
+    therapist.post(
+        "/api/routines", json={"name": "Mine", "items": [{"exercise_id": exercise["id"]}]}
+    )
     client = make.client_of(therapist)
     make.phone(therapist, client["id"])
     therapist.patch(f"/api/clients/{client['id']}", json={"archived": True})
@@ -237,8 +293,20 @@ def test_a_therapist_deletes_their_account_once_no_client_is_left(make, db):
     assert therapist.get("/api/me").status_code == 401
     assert db.session.get(Therapist, therapist_id) is None
     for model in (Exercise, Routine):
-        assert db.session.scalar(select(func.count()).select_from(model).where(model.owner_id == therapist_id)) == 0
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.therapist_name == "Leaving")) == 0
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(model).where(model.owner_id == therapist_id)
+            )
+            == 0
+        )
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.therapist_name == "Leaving")
+        )
+        == 0
+    )
     assert make.template_id(make.therapist())  # the library is untouched
 
 
@@ -247,8 +315,14 @@ def test_a_handed_over_clients_trail_keeps_the_deleted_therapists_name(make):
     client = make.client_of(giver)
     phone = make.phone(giver, client["id"])
     giver.get(f"/api/clients/{client['id']}")
-    giver.post(f"/api/clients/{client['id']}/handover", json={"therapist_email": receiver.me["therapist"]["email"]})
-    assert giver.delete("/api/me", json={"password": "correct horse battery staple"}).status_code == 204
+    giver.post(
+        f"/api/clients/{client['id']}/handover",
+        json={"therapist_email": receiver.me["therapist"]["email"]},
+    )
+    assert (
+        giver.delete("/api/me", json={"password": "correct horse battery staple"}).status_code
+        == 204
+    )
     trail = actions(phone)
     assert ("Former", "client.read") in trail and ("Former", "client.handover") in trail
 
@@ -256,6 +330,9 @@ def test_a_handed_over_clients_trail_keeps_the_deleted_therapists_name(make):
 def test_wrong_passwords_for_deletion_are_limited_like_sign_in(make, app):
     therapist = make.therapist()
     limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0].split("/")[0])
-    answers = [therapist.delete("/api/me", json={"password": "wrong"}).status_code for _ in range(limit + 1)]
+    answers = [
+        therapist.delete("/api/me", json={"password": "wrong"}).status_code
+        for _ in range(limit + 1)
+    ]
     assert answers[:limit] == [422] * limit and answers[-1] == 429
     assert therapist.get("/api/me").status_code == 200

@@ -43,9 +43,7 @@ def upgrade():
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_events_client_at", ["client_id", "at"], unique=False)
-        batch_op.create_index(
-            "ix_audit_events_therapist_at", ["therapist_id", "at"], unique=False
-        )
+        batch_op.create_index("ix_audit_events_therapist_at", ["therapist_id", "at"], unique=False)
 
 
 def downgrade():

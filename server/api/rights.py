@@ -24,7 +24,10 @@ from server.schemas.rights import (
 )
 from server.services import audit, clients, rights
 
-blp = ApiBlueprint("rights", __name__, url_prefix="/api", description="Audit trail, exports, deletion")
+blp = ApiBlueprint(
+    "rights", __name__, url_prefix="/api", description="Audit trail, exports, deletion"
+)
+
 
 def _export_doc(schema) -> dict:
     """An export answers JSON (the schema) or, with format=csv, the session logs as CSV."""
@@ -72,7 +75,9 @@ def my_export(query):
     """Everything Limber holds about me as JSON, or my session logs as CSV (format=csv)."""
     client = current_client()
     if query["format"] == "csv":
-        return _download(rights.client_logs_csv(client), "text/csv", _filename("limber-sessions", "csv"))
+        return _download(
+            rights.client_logs_csv(client), "text/csv", _filename("limber-sessions", "csv")
+        )
     body = current_app.json.dumps(ClientExportSchema().dump(rights.client_export(client)))
     return _download(body, "application/json", _filename("limber-my-data", "json"))
 
@@ -88,7 +93,9 @@ def practice_export(query):
     therapist = current_therapist()
     if query["format"] == "csv":
         return _download(
-            rights.practice_logs_csv(therapist), "text/csv", _filename("limber-practice-sessions", "csv")
+            rights.practice_logs_csv(therapist),
+            "text/csv",
+            _filename("limber-practice-sessions", "csv"),
         )
     body = current_app.json.dumps(PracticeExportSchema().dump(rights.practice_export(therapist)))
     return _download(body, "application/json", _filename("limber-practice", "json"))

@@ -14,7 +14,12 @@ from server.services.audit import DESCRIPTIONS, MAX_PAGE
 
 
 class AuditQuerySchema(StrictSchema):
-    before = Int(1, MAX_ID, strict=False, metadata={"description": "The id of the last event of the previous page"})
+    before = Int(
+        1,
+        MAX_ID,
+        strict=False,
+        metadata={"description": "The id of the last event of the previous page"},
+    )
     limit = Int(1, MAX_PAGE, strict=False, load_default=50)
 
 
@@ -30,9 +35,12 @@ class AuditEventSchema(ma.Schema):
 
 
 class AuditPageSchema(ma.Schema):
-    events = ma.fields.List(ma.fields.Nested(AuditEventSchema), metadata={"description": "Newest first"})
+    events = ma.fields.List(
+        ma.fields.Nested(AuditEventSchema), metadata={"description": "Newest first"}
+    )
     next_before = ma.fields.Integer(
-        allow_none=True, metadata={"description": "Pass as `before` for the next page; null at the end"}
+        allow_none=True,
+        metadata={"description": "Pass as `before` for the next page; null at the end"},
     )
 
 
@@ -61,7 +69,9 @@ class DeviceExportSchema(ma.Schema):
 
 class SubscriptionExportSchema(ma.Schema):
     push_service = ma.fields.String(
-        metadata={"description": "The push service's host; the full endpoint is a capability, kept back"}
+        metadata={
+            "description": "The push service's host; the full endpoint is a capability, kept back"
+        }
     )
     user_agent = ma.fields.String()
     created_at = ma.fields.AwareDateTime()

@@ -115,7 +115,9 @@ def _about(client: Client):
     )
 
 
-def client_trail(client: Client, before: int | None = None, limit: int | None = None) -> list[AuditEvent]:
+def client_trail(
+    client: Client, before: int | None = None, limit: int | None = None
+) -> list[AuditEvent]:
     """The client's audit trail, newest first; `before` is the id of the last row of a page."""
     query = select(AuditEvent).where(_about(client)).order_by(AuditEvent.id.desc())
     if before is not None:

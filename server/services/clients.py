@@ -93,4 +93,6 @@ def list_devices(therapist: Therapist, client_id: int) -> list[DeviceSession]:
 
 def revoke_device(therapist: Therapist, client_id: int, session_id: int) -> None:
     """Sign one of the client's phones out (lost, shared or replaced)."""
-    device_sessions.end_client_device(load_client(therapist, client_id, "device.revoke").id, session_id)
+    device_sessions.end_client_device(
+        load_client(therapist, client_id, "device.revoke").id, session_id
+    )

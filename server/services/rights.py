@@ -38,7 +38,9 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _own_rows(model, client_id: int, order) -> list:
-    return list(db.session.scalars(select(model).where(model.client_id == client_id).order_by(*order)))
+    return list(
+        db.session.scalars(select(model).where(model.client_id == client_id).order_by(*order))
+    )
 
 
 def client_export(client: Client) -> dict:
@@ -50,8 +52,11 @@ def client_export(client: Client) -> dict:
         "format": "limber-client-export/1",
         "exported_at": now,
         "profile": {
-            "id": client.id, "name": client.name, "email": client.email,
-            "timezone": client.timezone, "created_at": client.created_at,
+            "id": client.id,
+            "name": client.name,
+            "email": client.email,
+            "timezone": client.timezone,
+            "created_at": client.created_at,
             "therapist": client.therapist,
         },  # fmt: skip
         "assignments": _own_rows(Assignment, client.id, [Assignment.created_at, Assignment.id]),
@@ -148,14 +153,20 @@ def practice_export(therapist: Therapist) -> dict:
         "therapist": therapist,
         "clients": list(
             db.session.scalars(
-                select(Client).where(Client.therapist_id == therapist.id).order_by(Client.name, Client.id)
+                select(Client)
+                .where(Client.therapist_id == therapist.id)
+                .order_by(Client.name, Client.id)
             )
         ),
         "exercises": list(
-            db.session.scalars(select(Exercise).where(Exercise.owner_id == therapist.id).order_by(Exercise.id))
+            db.session.scalars(
+                select(Exercise).where(Exercise.owner_id == therapist.id).order_by(Exercise.id)
+            )
         ),
         "routines": list(
-            db.session.scalars(select(Routine).where(Routine.owner_id == therapist.id).order_by(Routine.id))
+            db.session.scalars(
+                select(Routine).where(Routine.owner_id == therapist.id).order_by(Routine.id)
+            )
         ),
         "assignments": list(
             db.session.scalars(
@@ -213,7 +224,9 @@ def delete_therapist(therapist: Therapist, password: str | None) -> None:
     # Their overview rows describe no one else; rows about clients (handed over) stay in those
     # clients' trails with the therapist's name.
     db.session.execute(
-        delete(AuditEvent).where(AuditEvent.therapist_id == therapist.id, AuditEvent.client_id.is_(None))
+        delete(AuditEvent).where(
+            AuditEvent.therapist_id == therapist.id, AuditEvent.client_id.is_(None)
+        )
     )
     db.session.execute(delete(Therapist).where(Therapist.id == therapist.id))
     db.session.commit()
