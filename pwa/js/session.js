@@ -1,6 +1,6 @@
 // Who is signed in on this device, and the storage rules that go with it (DESIGN.md 7, ASVS 14.3):
 // browser storage holds only what the app needs offline, and sign-out deletes all of it.
-import { get, post, setCsrf, NetworkError } from './api.js';
+import { api, get, post, setCsrf, NetworkError } from './api.js';
 import { store, setOutboxCsrf } from './outbox.js';
 import { forget as forgetPush } from './push.js';
 
@@ -60,6 +60,11 @@ export async function signOut() {
   } catch {
     /* offline or already signed out: still clear this device */
   }
+  await forgetThisDevice();
+}
+
+// After signing out or deleting the account: nothing of the person stays on this device.
+export async function forgetThisDevice() {
   state.me = null;
   await wipeStorage();
   if ('caches' in self) {
@@ -68,4 +73,11 @@ export async function signOut() {
   const registrations = (await navigator.serviceWorker?.getRegistrations()) || [];
   await Promise.all(registrations.map((r) => r.unregister()));
   location.replace('/');
+}
+
+// Deleting the account for good (a therapist sends their password). The server ends the session
+// and drops the push subscriptions; unregistering the service worker drops them in the browser.
+export async function deleteAccount(body) {
+  await api('DELETE', '/api/me', body);
+  await forgetThisDevice();
 }

@@ -1,6 +1,7 @@
 // One client, for the therapist: invite, assigning a routine (a template in two clicks: pick it,
-// press Assign), current assignments, a nudge, adherence and pain, sessions, and the client's devices.
-import { h, add, clear, field, showError, fmtDate, fmtDateTime, percent, plural, localDate } from '../dom.js';
+// press Assign), current assignments, a nudge, adherence and pain, sessions, the client's devices,
+// and handing the client over to another therapist.
+import { h, add, clear, field, formData, showError, fmtDate, fmtDateTime, percent, plural, localDate } from '../dom.js';
 import { get, post, patch, del } from '../api.js';
 import { painChart, barChart } from '../chart.js';
 
@@ -211,6 +212,28 @@ function devicesSection(client, list, app) {
   return section;
 }
 
+// Giving the client to another therapist (moving clinic, going on leave): the client keeps their
+// routines, history and signed-in phone.
+function handoverSection(client, app) {
+  const section = h('section.card', { 'aria-labelledby': 'handover-h' }, h('h2', { id: 'handover-h' }, 'Hand over'),
+    h('p', {}, `Give ${client.name} to another therapist who has a Limber account. They keep their routines, history and phone; you will no longer see them.`));
+  const form = h('form', {},
+    field('The other therapist’s email', h('input', { type: 'email', name: 'therapist_email', autocomplete: 'off', required: true, maxlength: 254 })),
+    h('button.danger', { type: 'submit' }, `Hand over ${client.name}`));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await post(`/api/clients/${client.id}/handover`, formData(form));
+    } catch (error) {
+      showError(form, error);
+      return;
+    }
+    app.flash(`${client.name} was handed over.`);
+    app.go('#/dashboard');
+  });
+  return add(section, form);
+}
+
 export async function render(main, [clientId], app) {
   const base = `/api/clients/${clientId}`;
   const [client, assignments, adherence, sessions, devices, templates, routines] = await Promise.all([
@@ -225,5 +248,6 @@ export async function render(main, [clientId], app) {
       h('div', {}, inviteCard(client, app), assignSection(client, templates, routines, app)),
       h('div', {}, assignmentsSection(assignments, client, app), nudgeSection(client), progressSection(adherence, sessions))),
     sessionsSection(sessions, assignments),
-    devicesSection(client, devices, app));
+    devicesSection(client, devices, app),
+    handoverSection(client, app));
 }
