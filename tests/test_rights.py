@@ -336,3 +336,44 @@ def test_wrong_passwords_for_deletion_are_limited_like_sign_in(make, app):
     ]
     assert answers[:limit] == [422] * limit and answers[-1] == 429
     assert therapist.get("/api/me").status_code == 200
+
+
+def test_reads_audited_beside_concurrent_writes_never_hit_a_locked_database(make, app, db):
+    """GETs write their audit row in a transaction of their own while phones upload and the
+    therapist changes things: every request succeeds and every read leaves exactly one row."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    therapist = make.therapist()
+    client = make.client_of(therapist)
+    phone = make.phone(therapist, client["id"])
+    assignment = make.assignment(therapist, client["id"])
+    cookie = therapist.http.get_cookie("limber_session").value
+    phone_cookie = phone.http.get_cookie("limber_session").value
+    reads, rounds = ("", "/sessions", "/adherence", "/assignments"), 5
+
+    def browse(_):
+        browser = app.test_client()
+        browser.set_cookie("limber_session", cookie)
+        return [browser.get(f"/api/clients/{client['id']}{p}").status_code for p in reads * rounds]
+
+    def upload(_):
+        browser = app.test_client()
+        browser.set_cookie("limber_session", phone_cookie)
+        headers = {"X-CSRF-Token": phone.csrf}
+        return [
+            browser.post(
+                "/api/sessions", json=session_upload(assignment), headers=headers
+            ).status_code
+            for _ in range(rounds)
+        ]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        browsing = [pool.submit(browse, i) for i in range(3)]
+        uploading = [pool.submit(upload, i) for i in range(3)]
+        statuses = [s for f in browsing for s in f.result()]
+        uploads = [s for f in uploading for s in f.result()]
+    assert set(statuses) == {200} and set(uploads) == {201}
+    read_rows = db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action.like("%.read"))
+    )
+    assert read_rows == len(statuses)
