@@ -332,6 +332,31 @@ def test_quiet_hours_arithmetic():
     assert after_quiet_hours(early, zone, None, None) == early
 
 
+def test_quiet_hours_end_at_the_second_reading_after_a_fall_back():
+    # London falls back at 02:00 BST on 25 October 2026: 01:00-02:00 happens twice. At 01:15
+    # GMT (the second pass) quiet hours until 01:30 end at 01:30 GMT; 01:30 BST has passed.
+    london = ZoneInfo("Europe/London")
+    second_pass = datetime(2026, 10, 25, 1, 15, tzinfo=UTC)
+    held = after_quiet_hours(second_pass, london, time(22), time(1, 30))
+    assert held == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+
+
+def test_quiet_hours_ending_in_a_gap_end_after_it():
+    # Lord Howe springs forward 02:00 -> 02:30 on 27 August 2000. Quiet hours 02:15-02:05 have
+    # no end that night (02:05 reads as 02:35, inside them again): they end at 02:05 next day.
+    lord_howe = ZoneInfo("Australia/Lord_Howe")
+    night = local_instant(date(2000, 8, 27), time(0, 15), lord_howe)
+    held = after_quiet_hours(night, lord_howe, time(2, 15), time(2, 5))
+    assert held == local_instant(date(2000, 8, 28), time(2, 5), lord_howe)
+
+
+def test_next_regular_looks_a_week_past_an_early_not_before():
+    london = ZoneInfo("Europe/London")
+    monday = date(2026, 3, 2)
+    found = next_regular(london, time(18), [0], monday, datetime(2026, 2, 1, tzinfo=UTC))
+    assert found == local_instant(monday + timedelta(days=7), time(18), london)
+
+
 def test_a_gentle_note_after_two_missed_planned_days(push_make, fake_push, push_app):
     london = ZoneInfo("Europe/London")
     today = utcnow().astimezone(london).date()

@@ -36,6 +36,8 @@ DEFAULT_TIME = time(18, 0)
 
 def minutes(count: int) -> str:
     return "1 minute" if count == 1 else f"{count} minutes"
+
+
 ALL_DAYS = [0, 1, 2, 3, 4, 5, 6]
 SNOOZE = timedelta(hours=1)
 MISSED_LOOKBACK = timedelta(days=15)
@@ -247,7 +249,21 @@ def _fire(reminder: _Due, context: _BatchContext, now: datetime) -> list[dict]:
                 break
             latest = following
         day = latest.astimezone(zone).date()
-        if reminder.enabled and day == today and not quiet and reminder.last_sent_on != today:
+        # The API keeps the reminder time out of quiet hours, but a spring-forward gap can move
+        # it into them (01:30 read as 02:30 with quiet hours from 02:00): that one is still
+        # sent, held in the outbox until they end. A reminder late into quiet hours (after an
+        # outage) is dropped like any other late one.
+        moved_into_quiet = in_quiet_hours(
+            latest.astimezone(zone).time().replace(tzinfo=None),
+            reminder.quiet_start,
+            reminder.quiet_end,
+        )
+        if (
+            reminder.enabled
+            and day == today
+            and (moved_into_quiet or not quiet)
+            and reminder.last_sent_on != today
+        ):
             wanted = regular = True
             reminder.last_sent_on = today
         reminder.regular_at = following

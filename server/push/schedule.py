@@ -3,7 +3,8 @@
 Pure functions, no database. The rule that keeps DST days right: walk local calendar days and
 fire at most once per local day. A local time that does not exist (the spring-forward gap) is
 read with the offset before the change, so 01:30 on that day fires at 02:30, once; a local time
-that happens twice (fall back) fires at its first occurrence only.
+that happens twice (fall back) fires at its first occurrence only. Quiet hours end at the
+next reading of their end that is outside them (after a fall back, possibly its second).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def next_regular(
     if not weekdays:
         return None
     day = after_day
-    for _ in range(LOOKAHEAD_DAYS + (not_before.astimezone(zone).date() - after_day).days + 1):
+    # Days up to a week and a day past `not_before` (which may fall before or after `after_day`).
+    last_day = max(after_day, not_before.astimezone(zone).date()) + timedelta(days=LOOKAHEAD_DAYS)
+    while day < last_day:
         day += timedelta(days=1)
         if day.weekday() in weekdays:
             instant = local_instant(day, at, zone)
@@ -52,15 +55,24 @@ def in_quiet_hours(local: time, start: time | None, end: time | None) -> bool:
 def after_quiet_hours(
     instant: datetime, zone: ZoneInfo, start: time | None, end: time | None
 ) -> datetime:
-    """`instant`, or when it falls in quiet hours, the moment they end."""
+    """`instant`, or when it falls in quiet hours, the moment they end: the next reading of
+    `end` on the local clock that is outside them. After a fall-back that can be the second
+    reading of `end` (the first already passed); an `end` in a spring-forward gap is read like
+    a reminder time, with the offset before the change; and when that reading lands back in
+    quiet hours (both ends in one gap), they end the next day."""
     local = instant.astimezone(zone)
-    clock = local.time().replace(tzinfo=None)
-    if not in_quiet_hours(clock, start, end):
+    if not in_quiet_hours(local.time().replace(tzinfo=None), start, end):
         return instant
     day = local.date()
-    if start > end and clock >= start:
+    while True:  # quiet hours last less than a day: this ends by the day after tomorrow
+        readings = sorted(
+            datetime.combine(day, end, zone).replace(fold=fold).astimezone(UTC) for fold in (0, 1)
+        )
+        for reading in readings:
+            clock = reading.astimezone(zone).time().replace(tzinfo=None)
+            if reading > instant and not in_quiet_hours(clock, start, end):
+                return reading
         day += timedelta(days=1)
-    return max(instant, local_instant(day, end, zone))
 
 
 def end_of_local_day(instant: datetime, zone: ZoneInfo) -> datetime:
