@@ -84,13 +84,14 @@ class Config:
         self.VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY") or None
         self.VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY") or None
         # `flask worker`: sending threads (each keeps 8 requests in flight), how long a claimed
-        # notification stays claimed, how often an idle worker looks for work, and how many
-        # tries before a notification is dead.
+        # notification stays claimed, how often an idle worker looks for work, how many tries
+        # before a notification is dead, and the wait before the first retry (doubled each try).
         self.PUSH_WORKER_THREADS = _env_int("PUSH_WORKER_THREADS", 4)
         self.PUSH_LEASE_SECONDS = _env_int("PUSH_LEASE_SECONDS", 120)
         self.PUSH_POLL_SECONDS = float(os.environ.get("PUSH_POLL_SECONDS") or 2)
         self.PUSH_MAX_ATTEMPTS = _env_int("PUSH_MAX_ATTEMPTS", 8)
         self.PUSH_TIMEOUT_SECONDS = _env_int("PUSH_TIMEOUT_SECONDS", 10)
+        self.PUSH_RETRY_SECONDS = _env_int("PUSH_RETRY_SECONDS", 30)
         # Delivered, failed and dead notifications are deleted after this many days.
         self.PUSH_RETENTION_DAYS = _env_int("PUSH_RETENTION_DAYS", 30)
 

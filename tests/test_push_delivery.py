@@ -172,6 +172,29 @@ def test_5xx_backs_off_exponentially_then_dies(push_app, fake_push, phone, worke
     assert len(fake_push.messages(device)) == 4
 
 
+def test_push_retry_seconds_sets_the_first_wait(push_app, another_app, fake_push, phone, clock):
+    client, handset = phone
+    device = fake_push.device()
+    subscribe(handset, device)
+    queue(push_app, client["id"], now=clock.now)
+    quick = another_app(PUSH_ALLOWED_HOSTS="127.0.0.1", PUSH_CONTACT=CONTACT, PUSH_RETRY_SECONDS=4)
+    worker = Worker(quick, make_sender(quick), threads=1, clock=clock)
+    fake_push.answer(device, 503, 503)
+    delays = []
+    try:
+        for _ in range(2):
+            worker.run_until_idle()
+            [row] = rows(push_app)
+            delays.append((row.next_attempt_at - clock.now).total_seconds())
+            clock.advance(seconds=delays[-1] + 1)
+        worker.run_until_idle()
+    finally:
+        worker.close()
+    # Between half and all of 4 s, then of 8 s; then delivered.
+    assert 2 <= delays[0] <= 4 and 4 <= delays[1] <= 8, delays
+    assert rows(push_app)[0].status == "delivered"
+
+
 def test_a_message_past_its_useful_life_is_never_sent(push_app, fake_push, phone, worker, clock):
     client, handset = phone
     device = fake_push.device()

@@ -197,6 +197,7 @@ def test_a_bad_push_setting_stops_start_up(app_config):
         ({"VAPID_PRIVATE_KEY": "not-a-key"}, "VAPID_PRIVATE_KEY"),
         ({"VAPID_PUBLIC_KEY": "BAAA"}, "VAPID_PUBLIC_KEY"),
         ({"PUSH_LEASE_SECONDS": 30, "PUSH_TIMEOUT_SECONDS": 10}, "PUSH_LEASE_SECONDS"),
+        ({"PUSH_RETRY_SECONDS": 0}, "PUSH_RETRY_SECONDS"),
     ):
         with pytest.raises(PushConfigError, match=message_part):
             create_app({**app_config, **overrides})

@@ -191,13 +191,16 @@ def claim(worker: str, limit: int, now: datetime, lease: timedelta) -> list[Clai
     return [Claimed(*row) for row in rows]
 
 
-def backoff(attempts: int) -> timedelta:
-    """Exponential with jitter: 30 s, 1 min, 2 min ... up to an hour, each times 0.5 to 1."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+def backoff(attempts: int, base: timedelta = BACKOFF_BASE) -> timedelta:
+    """Exponential with jitter: 30 s, 1 min, 2 min ... (from `base`, PUSH_RETRY_SECONDS) up to
+    an hour, each times 0.5 to 1."""
+    ceiling = min(BACKOFF_CAP, base * (2 ** max(0, attempts - 1)))
     return ceiling * random.uniform(0.5, 1.0)
 
 
-def _finish(row: Claimed, outcome: Outcome, now: datetime, max_attempts: int) -> dict:
+def _finish(
+    row: Claimed, outcome: Outcome, now: datetime, max_attempts: int, retry_base: timedelta
+) -> dict:
     """The row's new state after an attempt that did not deliver it."""
     values = {"status": "queued", "attempts": row.attempts, "last_error": None,
               "next_attempt_at": now, "delivered_at": None}  # fmt: skip
@@ -211,7 +214,7 @@ def _finish(row: Claimed, outcome: Outcome, now: datetime, max_attempts: int) ->
         if outcome.retry_after:
             values["next_attempt_at"] = now + timedelta(seconds=outcome.retry_after)
     else:
-        delay = backoff(row.attempts)
+        delay = backoff(row.attempts, retry_base)
         if outcome.retry_after is not None:
             delay = max(delay, timedelta(seconds=outcome.retry_after))
         values.update(last_error=outcome.reason, next_attempt_at=now + delay)
@@ -226,7 +229,11 @@ def _finish(row: Claimed, outcome: Outcome, now: datetime, max_attempts: int) ->
 
 
 def record(
-    worker: str, results: list[tuple[Claimed, Outcome]], now: datetime, max_attempts: int
+    worker: str,
+    results: list[tuple[Claimed, Outcome]],
+    now: datetime,
+    max_attempts: int,
+    retry_base: timedelta = BACKOFF_BASE,
 ) -> None:
     """Store what happened to a batch, in one transaction.
 
@@ -255,7 +262,9 @@ def record(
         {
             "b_id": row.id,
             "b_worker": worker,
-            **{f"v_{k}": v for k, v in _finish(row, outcome, now, max_attempts).items()},
+            **{
+                f"v_{k}": v for k, v in _finish(row, outcome, now, max_attempts, retry_base).items()
+            },
         }
         for row, outcome in results
         if outcome.result != "delivered"

@@ -30,6 +30,7 @@ def init_push(app: Flask) -> None:
         "PUSH_LEASE_SECONDS",
         "PUSH_MAX_ATTEMPTS",
         "PUSH_TIMEOUT_SECONDS",
+        "PUSH_RETRY_SECONDS",
     ):
         if int(config[name]) < 1:
             raise PushConfigError(f"{name} must be at least 1")

@@ -72,6 +72,7 @@ class Worker:
         self._send_until = 0.0
         self.poll = float(config["PUSH_POLL_SECONDS"])
         self.max_attempts = config["PUSH_MAX_ATTEMPTS"]
+        self.retry_base = timedelta(seconds=config["PUSH_RETRY_SECONDS"])
         self.retention = timedelta(days=config["PUSH_RETENTION_DAYS"])
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.stopping = threading.Event()
@@ -144,7 +145,9 @@ class Worker:
                 outcomes = [outcome for future in futures for outcome in future.result()]
                 results = list(zip(batch, outcomes, strict=True))
                 with write_transactions():
-                    outbox.record(self.name, results, self.clock(), self.max_attempts)
+                    outbox.record(
+                        self.name, results, self.clock(), self.max_attempts, self.retry_base
+                    )
                 for _, outcome in results:
                     report.sent[outcome.result] = report.sent.get(outcome.result, 0) + 1
             if self.clock() >= self._next_prune:

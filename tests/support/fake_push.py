@@ -6,8 +6,9 @@ headers, and the body, decrypted with the independent `http_ece` package and the
 subscription's private key. Anything wrong is kept in `problems` and answered with a 400.
 
 It answers 201 unless told otherwise per device (`answer(device, 410)`, `answer(device, 429,
-retry_after=120)`), can be slowed down, and can hold messages for an "offline" phone the way a
-push service does: a newer message with the same Topic replaces the older one.
+retry_after=120)`) or per message (`choose_answer`), can be slowed down, and can hold messages
+for an "offline" phone the way a push service does: a newer message with the same Topic replaces
+the older one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -101,6 +103,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(text)
 
 
+class _ThreadingServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A sender killed mid-request resets its connection: expected in the fault tests.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _AsyncioServer:
     """A lean HTTP/1.1 keep-alive server for the benchmark: http.server handles about a
     thousand requests a second, which would make the fake, not Limber, set the pace."""
@@ -157,8 +168,7 @@ class FakePushService:
         if fast:
             self.httpd = _AsyncioServer(self)
         else:
-            self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-            self.httpd.daemon_threads = True
+            self.httpd = _ThreadingServer(("127.0.0.1", 0), _Handler)
             self.httpd.service = self
         self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.devices: dict[str, Device] = {}
@@ -167,6 +177,9 @@ class FakePushService:
         self.offline: set[str] = set()
         self.held: dict[str, dict[str, Received]] = defaultdict(dict)
         self.delay = 0.0
+        # Optional: (token, decrypted payload) -> (status, headers), or None for the usual 201;
+        # for answers that depend on the message (the fault test fails some first tries).
+        self.choose_answer = None
         self._answers: dict[str, deque] = defaultdict(deque)
         self._verified_tokens: dict[str, dict] = {}
         self._count = 0
@@ -236,6 +249,8 @@ class FakePushService:
                 status, extra = 400, {}
             elif self._answers[token]:
                 status, extra = self._answers[token].popleft()
+            elif self.choose_answer and (chosen := self.choose_answer(token, payload)):
+                status, extra = chosen
             else:
                 status, extra = 201, {"Location": f"{self.origin}/message/{secrets.token_hex(4)}"}
             record = Received(token, status, headers, payload, length, claims)
