@@ -11,13 +11,18 @@ from http import HTTPStatus
 
 from flask import Flask, json
 from marshmallow import ValidationError
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from server.extensions import db
 from server.openapi import PROBLEM_MIMETYPE
 
 log = logging.getLogger(__name__)
+
+# How long a client should wait before retrying when the database is out of reach; a restarted
+# PostgreSQL usually answers again within seconds, and phones keep their uploads until then.
+DATABASE_RETRY_AFTER_SECONDS = 2
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 
 class LimberError(Exception):
@@ -122,6 +127,39 @@ def handle_data_error(error: DataError):
     return problem_response(422, "A value is out of the range this service can store.")
 
 
+def database_unavailable(error: DBAPIError) -> bool:
+    """Whether retrying later can cure this database error: a lost or refused connection, a
+    server shutting down or starting up, a lock not granted in time. Programming errors (which
+    SQLite also reports as OperationalError) are not."""
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    sqlite_code = getattr(error.orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        # The primary code is the low byte (SQLITE_BUSY_SNAPSHOT is a kind of SQLITE_BUSY).
+        return sqlite_code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    # psycopg's OperationalError: connection failures, the server shutting down or starting
+    # (SQLSTATE classes 08 and 57), lack of resources, serialization failures.
+    return True
+
+
+def handle_database_error(error: DBAPIError):
+    if not database_unavailable(error):
+        # Not transient: let Flask treat it as the bug it is (a logged 500, raised in tests).
+        raise error
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.warning("rollback after a database error failed too", exc_info=True)
+    log.warning("database unavailable: %s", error.orig)
+    return problem_response(
+        503,
+        "The database is not answering right now; try again shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def handle_http_exception(error: HTTPException):
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
@@ -148,4 +186,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(HTTPException, handle_http_exception)

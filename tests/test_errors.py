@@ -7,7 +7,10 @@ barrage is still there afterwards.
 import json
 import re
 
+import psycopg
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tests.conftest import session_upload
 
@@ -115,3 +118,67 @@ def test_wrong_method_and_unknown_route(callers):
     assert wrong.mimetype == "application/problem+json"
     missing = therapist.get("/api/nothing-here")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+
+
+def _sqlite_error(path, statement: str, hold_write_lock: bool = False) -> OperationalError:
+    """A real OperationalError from SQLite, raised through SQLAlchemy as in a request."""
+    holder = create_engine(f"sqlite:///{path}", connect_args={"isolation_level": None})
+    waiter = create_engine(
+        f"sqlite:///{path}", connect_args={"timeout": 0, "isolation_level": None}
+    )
+    try:
+        with holder.connect() as holding:
+            if hold_write_lock:
+                holding.exec_driver_sql("BEGIN IMMEDIATE")
+            with waiter.connect() as waiting, pytest.raises(OperationalError) as raised:
+                waiting.exec_driver_sql(statement)
+            if hold_write_lock:
+                holding.exec_driver_sql("ROLLBACK")
+    finally:
+        holder.dispose()
+        waiter.dispose()
+    return raised.value
+
+
+def _answer_when_raising(another_app, error: Exception):
+    app = another_app()
+
+    @app.get("/raise")
+    def raise_it():
+        raise error
+
+    return app.test_client().get("/raise")
+
+
+@pytest.mark.parametrize(
+    "cause",
+    ["postgresql unreachable", "connection cut", "sqlite busy"],
+)
+def test_an_unreachable_or_busy_database_is_a_503_with_retry_after(another_app, tmp_path, cause):
+    """Phones retry a 503 after Retry-After; a 500 would say the upload itself was wrong."""
+    error = {
+        "postgresql unreachable": lambda: OperationalError(
+            "SELECT 1", {}, psycopg.OperationalError("connection failed: Connection refused")
+        ),
+        "connection cut": lambda: DBAPIError(
+            "COMMIT",
+            {},
+            psycopg.InterfaceError("the connection is lost"),
+            connection_invalidated=True,
+        ),
+        "sqlite busy": lambda: _sqlite_error(
+            tmp_path / "busy.sqlite3", "BEGIN IMMEDIATE", hold_write_lock=True
+        ),
+    }[cause]()
+    response = _answer_when_raising(another_app, error)
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"] == "2"
+    assert response.get_json()["status"] == 503
+
+
+def test_a_database_programming_error_is_not_a_503(another_app, tmp_path):
+    # SQLite reports a missing table as OperationalError too; that is a bug, never "try later".
+    error = _sqlite_error(tmp_path / "empty.sqlite3", "SELECT * FROM no_such_table")
+    with pytest.raises(OperationalError, match="no such table"):
+        _answer_when_raising(another_app, error)

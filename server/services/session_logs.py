@@ -82,8 +82,11 @@ def record_session(client: Client, data: dict, now: datetime | None = None) -> t
         received_at=now,
     )
     db.session.add(log)
-    _note_on_client(client, log.local_date, performed_at)
     try:
+        # The INSERT runs here, before the client's figures change: on PostgreSQL the same
+        # upload racing in on another connection waits for that one and then fails here.
+        db.session.flush()
+        _note_on_client(client, log.local_date, performed_at)
         db.session.commit()
     except IntegrityError:
         # The same upload raced in on another connection (PostgreSQL): the first one won.
