@@ -112,13 +112,36 @@ def context(browser, base_url):
         base_url=base_url, viewport=PHONE, locale="en-GB", timezone_id="Europe/London"
     )
     errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    # A strict CSP is served; anything it blocks (inline style, eval...) is a bug in the app.
-    context.on("console", lambda m: "Content Security Policy" in m.text and errors.append(m.text))
+    watch_for_policy_errors(context, errors)
     context.origin = base_url
     yield context
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+# Registered before any page script runs, so no violation can happen before it listens.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (event) => {
+  window.reportCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || 'inline'} in ${event.sourceFile}`);
+});
+"""
+
+
+def watch_for_policy_errors(context, errors: list[str]) -> None:
+    """Collect uncaught errors, CSP violations and header complaints from every page."""
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    # A strict CSP is served; anything it blocks (inline style, eval...) is a bug in the app.
+    context.expose_binding(
+        "reportCspViolation", lambda _source, text: errors.append(f"CSP violation: {text}")
+    )
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    # Chromium also logs blocked content, and a Permissions-Policy feature it does not know.
+    context.on(
+        "console",
+        lambda m: ("Content Security Policy" in m.text or "Permissions-Policy" in m.text)
+        and errors.append(m.text),
+    )
 
 
 class Api:
