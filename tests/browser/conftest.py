@@ -69,6 +69,7 @@ def live_app(tmp_path_factory):
             # every app in the test run, and switching it off here would switch it off for all.
             "LOGIN_RATE_LIMIT": "1000 per minute",
             "CLAIM_RATE_LIMIT": "1000 per minute",
+            "REGISTER_RATE_LIMIT": "1000 per minute",
         }
     )
     with app.app_context():
