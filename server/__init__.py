@@ -63,6 +63,9 @@ def _register_extensions(app: Flask) -> None:
     else:
         # Reconnect transparently after the database restarts instead of failing one request.
         options.setdefault("pool_pre_ping", True)
+    # A database error's text otherwise carries the statement's values (notes, token hashes,
+    # push endpoints), and such errors are logged.
+    options.setdefault("hide_parameters", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     if url.startswith("sqlite"):

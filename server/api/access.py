@@ -7,6 +7,7 @@ person, so access control cannot be forgotten in a view.
 from __future__ import annotations
 
 import hmac
+import logging
 from functools import wraps
 
 from flask import Flask, Response, current_app, g, request
@@ -26,6 +27,17 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # whatever cookie the browser still holds; the old session is ended when the new one starts.
 SIGN_IN_ENDPOINTS = frozenset({"auth.register", "auth.login", "clients.claim_invite"})
 _NO_PRINCIPAL = object()
+# Sign-ins, sign-outs, claims and password changes are logged whatever their outcome, and every
+# refusal (403, 429) anywhere: by endpoint name, never by path, which can carry an invite code.
+AUDITED_ENDPOINTS = SIGN_IN_ENDPOINTS | {
+    "auth.logout",
+    "auth.change_password",
+    "auth.end_all_my_sessions",
+    "auth.end_my_session",
+    "clients.create_invite",
+    "clients.revoke_device",
+}
+security_log = logging.getLogger("server.security")
 
 
 def cookie_name() -> str:
@@ -212,8 +224,29 @@ def _renew_cookie(response: Response) -> Response:
     return response
 
 
+def _log_security_event(response: Response) -> Response:
+    refused = response.status_code in (403, 429)
+    if refused or request.endpoint in AUDITED_ENDPOINTS:
+        principal = g.get("principal")
+        who = "anonymous"
+        if isinstance(principal, Principal):
+            person = principal.therapist if principal.role == "therapist" else principal.client
+            who = f"{principal.role} {person.id}"
+        security_log.log(
+            logging.WARNING if refused else logging.INFO,
+            "%s %s answered %s to %s from %s",
+            request.method,
+            request.endpoint,
+            response.status_code,
+            who,
+            request.remote_addr,
+        )
+    return response
+
+
 def register_access(app: Flask) -> None:
     app.before_request(_check_csrf)
     app.before_request(_begin_writing)
     app.after_request(_renew_cookie)
+    app.after_request(_log_security_event)
     app.teardown_request(_end_request)

@@ -8,6 +8,7 @@ here. Without Chromium the tests skip, except under CI=true, where that is a fai
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -21,6 +22,7 @@ from werkzeug.serving import make_server
 from server import create_app
 from server.config import PROJECT_ROOT
 from server.extensions import db
+from server.log_redaction import REDACTING_FILTER
 from server.services import routine_files
 from tests.conftest import ApiUser
 
@@ -82,6 +84,9 @@ def live_app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def base_url(live_app) -> str:
+    # The test server logs each request line, and join links carry invite codes: redacted as
+    # gunicorn's logs are (the run's log scan fails on any code that reaches a log).
+    logging.getLogger("werkzeug").addFilter(REDACTING_FILTER)
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
