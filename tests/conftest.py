@@ -68,8 +68,10 @@ def pytest_sessionfinish(session, exitstatus):
     )
     if reporter is not None:
         reporter.write_line(summary)
+        if leaks:
+            reporter.write_sep("=", "log scan FAILED: secrets reached the logs", red=True)
         for leak in leaks[:20]:
-            reporter.write_line(f"  a {leak.kind} was logged by {leak.source}: {leak.line[:300]}")
+            reporter.write_line(f"  {leak.kind} logged by {leak.source}: {leak.line[:300]}")
     if leaks:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
