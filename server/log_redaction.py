@@ -1,8 +1,8 @@
 """Keeps invite codes and session cookies out of log lines.
 
 Request paths carry invite codes (/join/<code>, /api/invites/<code>/qr.svg), so gunicorn's access
-log (off unless ACCESS_LOG is set) and its error log ("Error handling request /join/...") have
-them replaced with [redacted]: `logger_class` in server/gunicorn_conf.py.
+log (off unless ACCESS_LOG is set) and its error log ("Error handling request /join/...", and the
+app's own lines) have them replaced with [redacted]: `logger_class` in server/gunicorn_conf.py.
 """
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ REDACTING_FILTER = RedactingFilter()
 
 
 class GunicornLogger(glogging.Logger):
-    """gunicorn's own logger, with the access and error logs redacted."""
+    """gunicorn's own logger, with the access and error logs redacted, and the app's log
+    (logger `server`: security events, errors) written to the error log beside gunicorn's."""
 
     def setup(self, cfg) -> None:
-        super().setup(cfg)
-        for log in (self.error_log, self.access_log):
-            log.addFilter(REDACTING_FILTER)  # one instance: setup runs again on reload
+        super().setup(cfg)  # runs again on reload, with new handlers
+        for handler in self.error_log.handlers + self.access_log.handlers:
+            handler.addFilter(REDACTING_FILTER)
+        logging.getLogger("server").handlers = list(self.error_log.handlers)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -144,11 +145,12 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _get(url: str) -> int:
+def _get(url) -> int:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             return response.status
     except urllib.error.HTTPError as error:
+        error.close()
         return error.code
 
 
@@ -170,6 +172,8 @@ def test_gunicorn_logs_carry_no_invite_codes(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'limber.sqlite3'}",
         "SECRET_KEY": "gunicorn-log-test",
     }
+    migrate = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
+    subprocess.run(migrate, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
     command = [sys.executable, "-m", "gunicorn", "--config", "server/gunicorn_conf.py", "wsgi:app"]
     with open(error_log, "wb") as stderr:
         server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stderr=stderr)
@@ -187,6 +191,12 @@ def test_gunicorn_logs_carry_no_invite_codes(tmp_path):
             time.sleep(0.1)
         assert _get(f"{base}/join/{code}") == 200
         assert _get(f"{base}/api/invites/{code}/qr.svg") == 401
+        claim = urllib.request.Request(
+            f"{base}/api/invites/claim",
+            data=json.dumps({"code": code}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert _get(claim) == 422
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -194,4 +204,7 @@ def test_gunicorn_logs_carry_no_invite_codes(tmp_path):
     assert "GET /join/[redacted] HTTP/1.1" in written
     assert "GET /api/invites/[redacted]/qr.svg HTTP/1.1" in written
     assert "MNPQR" not in written and "MNPQR" not in error_log.read_text()
-    assert "Booting worker" in error_log.read_text()  # gunicorn's error log is scanned too
+    # gunicorn's error log holds its own lines and the app's (and is scanned for the run too).
+    errors = error_log.read_text()
+    assert "Booting worker" in errors
+    assert "POST clients.claim_invite answered 422 to anonymous from 127.0.0.1" in errors
