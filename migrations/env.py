@@ -7,8 +7,10 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-# Keep the application's loggers working when migrations run inside a live process (tests).
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Inside a process that set up logging already (the tests, an app), keep its configuration:
+# fileConfig would replace the root logger's handlers. Keep the application's loggers working.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 database = current_app.extensions["migrate"].db

@@ -17,6 +17,7 @@ from server.database import configure_sqlite, sqlite_engine_options
 from server.errors import register_error_handlers
 from server.extensions import api, db, limiter, migrate
 from server.json_input import SafeJSONProvider
+from server.security_headers import register_security_headers
 from server.web import bp as web_blueprint
 
 MIGRATIONS_PATH = Path(__file__).resolve().parent.parent / "migrations"
@@ -34,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_secret_key(app)
     _register_extensions(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_access(app)
     register_api(app)
     app.register_blueprint(web_blueprint)
@@ -61,6 +63,9 @@ def _register_extensions(app: Flask) -> None:
     else:
         # Reconnect transparently after the database restarts instead of failing one request.
         options.setdefault("pool_pre_ping", True)
+    # A database error's text otherwise carries the statement's values (notes, token hashes,
+    # push endpoints), and such errors are logged.
+    options.setdefault("hide_parameters", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     if url.startswith("sqlite"):

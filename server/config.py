@@ -42,7 +42,7 @@ def normalise_database_url(url: str) -> str:
     """Accept the common `postgres://` and `postgresql://` forms and use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -68,6 +68,12 @@ class Config:
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
         self.CLAIM_RATE_LIMIT = os.environ.get("CLAIM_RATE_LIMIT", "10 per minute;50 per hour")
+        # Wrong current passwords per signed-in account (password change, account deletion).
+        self.PASSWORD_RATE_LIMIT = os.environ.get(
+            "PASSWORD_RATE_LIMIT", "5 per 15 minutes;20 per day"
+        )
+        # New accounts per address: sign-ups, and probes for which emails have an account.
+        self.REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "10 per hour;50 per day")
         self.THERAPIST_SESSION_IDLE_DAYS = _env_int("THERAPIST_SESSION_IDLE_DAYS", 14)
         self.CLIENT_SESSION_IDLE_DAYS = _env_int("CLIENT_SESSION_IDLE_DAYS", 180)
         self.INVITE_TTL_DAYS = _env_int("INVITE_TTL_DAYS", 14)

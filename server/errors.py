@@ -62,6 +62,14 @@ class Invalid(LimberError):
         super().__init__(f"{field}: {message}", errors={field: [message]})
 
 
+class WrongPassword(Invalid):
+    """A signed-in person's current password did not match. Views that check one carry
+    `@password_lockout` (server/api/access.py), which counts these per account."""
+
+    def __init__(self, field: str = "current_password"):
+        super().__init__(field, "The current password is not right.")
+
+
 def problem_response(
     status: int, detail: str, errors: dict | None = None, headers: dict | None = None
 ):
@@ -73,9 +81,7 @@ def problem_response(
     }
     if errors:
         body["errors"] = errors
-    response = Flask.response_class(
-        json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE
-    )
+    response = Flask.response_class(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
     response.headers.extend(headers or {})
     return response
 

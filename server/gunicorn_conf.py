@@ -12,7 +12,9 @@ graceful_timeout = 10
 keepalive = 5
 # The app is built in each worker after the fork, so no database connection crosses fork().
 preload_app = False
-# No access log by default: request paths can carry invite codes (/join/<code>).
+# No access log by default: request paths can carry invite codes (/join/<code>). When one is
+# asked for, the codes in paths (and any session cookie) are written as [redacted].
 accesslog = os.environ.get("ACCESS_LOG") or None
+logger_class = "server.log_redaction.GunicornLogger"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from flask import request, request_finished, request_started
 from flask_migrate import upgrade
 from sqlalchemy import delete
 
@@ -20,6 +21,59 @@ from server.extensions import db as _db
 from server.extensions import limiter
 from server.models import AuditEvent, Therapist
 from server.services import routine_files
+from tests.support import log_scan
+
+
+def pytest_sessionstart(session):
+    """Scan everything logged in this run for secrets (tests/support/log_scan.py)."""
+    log_scan.RUN.attach()
+    # Every app in the run (the suite's, another_app's, the browser tests' live server).
+    request_started.connect(_record_request)
+    request_finished.connect(_record_response)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    log_scan.RUN.attach()  # in case a test's migrations or CLI reconfigured logging
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    log_scan.RUN.attach()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    log_scan.RUN.attach()
+
+
+def _record_request(_app, **_extra):
+    log_scan.RUN.record_request(request)
+
+
+def _record_response(_app, response, **_extra):
+    log_scan.RUN.record_response(response)
+
+
+def pytest_warning_recorded(warning_message, when, nodeid, location):
+    log_scan.RUN.record(f"warning in {nodeid or when}", str(warning_message.message))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    leaks = log_scan.RUN.leaks()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    summary = (
+        f"log scan: {len(log_scan.RUN.all_lines())} log lines and {len(log_scan.RUN.files)} "
+        f"log files checked for {len(log_scan.RUN.secrets)} secrets: {len(leaks)} leaks"
+    )
+    if reporter is not None:
+        reporter.write_line(summary)
+        if leaks:
+            reporter.write_sep("=", "log scan FAILED: secrets reached the logs", red=True)
+        for leak in leaks[:20]:
+            reporter.write_line(f"  {leak.kind} logged by {leak.source}: {leak.line[:300]}")
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +205,9 @@ class Factory:
         assert response.status_code == 201, response.get_json()
         return ApiUser(browser, response.get_json())
 
-    def client_of(self, therapist: ApiUser, name: str = "Sam Client", tz: str = "Europe/London") -> dict:
+    def client_of(
+        self, therapist: ApiUser, name: str = "Sam Client", tz: str = "Europe/London"
+    ) -> dict:
         response = therapist.post("/api/clients", json={"name": name, "timezone": tz})
         assert response.status_code == 201, response.get_json()
         return response.get_json()
@@ -171,7 +227,10 @@ class Factory:
         return next(t["id"] for t in templates if t["slug"] == slug)
 
     def assignment(self, therapist: ApiUser, client_id: int, **fields) -> dict:
-        body = {"routine_id": fields.pop("routine_id", None) or self.template_id(therapist), **fields}
+        body = {
+            "routine_id": fields.pop("routine_id", None) or self.template_id(therapist),
+            **fields,
+        }
         response = therapist.post(f"/api/clients/{client_id}/assignments", json=body)
         assert response.status_code == 201, response.get_json()
         return response.get_json()
@@ -196,4 +255,3 @@ def session_upload(assignment: dict, **fields) -> dict:
     }
     body.update(fields)
     return body
-

@@ -21,6 +21,7 @@ from server.push import outbox
 from server.push.setup import make_sender
 from server.push.worker import Worker
 from tests.support.fake_push import CONTACT, fake_push, push_app, push_make, subscribe  # noqa: F401
+from tests.support.log_scan import register_log_file
 
 
 class Clock:
@@ -278,6 +279,7 @@ def _worker_process(database_url: str, instance, lease: int) -> subprocess.Popen
         "PUSH_WORKER_THREADS": "2",
         "PUSH_POLL_SECONDS": "0.1",
     }
+    register_log_file(instance / "worker.log")
     with open(instance / "worker.log", "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "server:create_app", "worker"],

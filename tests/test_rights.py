@@ -327,15 +327,30 @@ def test_a_handed_over_clients_trail_keeps_the_deleted_therapists_name(make):
     assert ("Former", "client.read") in trail and ("Former", "client.handover") in trail
 
 
-def test_wrong_passwords_for_deletion_are_limited_like_sign_in(make, app):
+def test_wrong_passwords_for_deletion_share_the_password_change_lockout(make, app):
+    """Deleting the account checks the password like changing it: both count against one
+    per-account limit, so neither can be used to guess beside the other."""
     therapist = make.therapist()
-    limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0].split("/")[0])
+    limit = int(app.config["PASSWORD_RATE_LIMIT"].split()[0])
+    wrong_change = {"current_password": "wrong", "new_password": "another long passphrase"}
+    assert therapist.post("/api/auth/password", json=wrong_change).status_code == 422
     answers = [
         therapist.delete("/api/me", json={"password": "wrong"}).status_code
-        for _ in range(limit + 1)
+        for _ in range(limit)
     ]
-    assert answers[:limit] == [422] * limit and answers[-1] == 429
+    assert answers[: limit - 1] == [422] * (limit - 1) and answers[-1] == 429
+    locked = therapist.delete("/api/me", json={"password": "correct horse battery staple"})
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     assert therapist.get("/api/me").status_code == 200
+
+
+def test_a_missing_password_is_not_counted_as_a_guess(make, app):
+    therapist = make.therapist()
+    limit = int(app.config["PASSWORD_RATE_LIMIT"].split()[0])
+    assert [therapist.delete("/api/me", json={}).status_code for _ in range(limit + 1)] == [
+        422
+    ] * (limit + 1)
+    assert therapist.delete("/api/me", json={"password": "wrong"}).status_code == 422
 
 
 def test_reads_audited_beside_concurrent_writes_never_hit_a_locked_database(make, app, db):

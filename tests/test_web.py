@@ -8,7 +8,8 @@ import json
 import re
 
 from server.config import PROJECT_ROOT
-from server.web import CSP, shell_version
+from server.security_headers import CONTENT_SECURITY_POLICY as CSP
+from server.web import shell_version
 
 PWA = PROJECT_ROOT / "pwa"
 

@@ -7,14 +7,16 @@ person, so access control cannot be forgotten in a view.
 from __future__ import annotations
 
 import hmac
+import logging
 from functools import wraps
 
 from flask import Flask, Response, current_app, g, request
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
 
 from server.database import mark_writing, unmark_writing
-from server.errors import Forbidden, Unauthorized
-from server.extensions import db
+from server.errors import Forbidden, Unauthorized, WrongPassword
+from server.extensions import db, limiter
 from server.models import Client, Therapist
 from server.services import device_sessions
 from server.services.device_sessions import Principal
@@ -25,6 +27,19 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # whatever cookie the browser still holds; the old session is ended when the new one starts.
 SIGN_IN_ENDPOINTS = frozenset({"auth.register", "auth.login", "clients.claim_invite"})
 _NO_PRINCIPAL = object()
+# Sign-ins, sign-outs, claims and password changes are logged whatever their outcome, and every
+# refusal (403, 429) anywhere: by endpoint name, never by path, which can carry an invite code.
+AUDITED_ENDPOINTS = SIGN_IN_ENDPOINTS | {
+    "auth.logout",
+    "auth.change_password",
+    "auth.end_all_my_sessions",
+    "auth.end_my_session",
+    "clients.create_invite",
+    "clients.revoke_device",
+    "rights.delete_me",
+    "rights.hand_over",
+}
+security_log = logging.getLogger("server.security")
 
 
 def cookie_name() -> str:
@@ -85,6 +100,47 @@ def signed_in(role: str | None = None):
     return decorator
 
 
+def signed_in_account_key() -> str:
+    """Rate-limit key for the signed-in person's account, whichever device they use (the caller's
+    address when nobody is signed in)."""
+    principal = current_principal()
+    if principal is None:
+        return f"address:{get_remote_address()}"
+    person = principal.therapist if principal.role == "therapist" else principal.client
+    return f"{principal.role}:{person.id}"
+
+
+def _password_limit() -> str:
+    return current_app.config["PASSWORD_RATE_LIMIT"]
+
+
+def _password_was_wrong(_response: Response) -> bool:
+    return g.pop("wrong_password", False)
+
+
+def password_lockout(view):
+    """For a view that checks the signed-in person's current password (the service raises
+    WrongPassword when it does not match): after PASSWORD_RATE_LIMIT wrong ones the account is
+    locked out of every view carrying this decorator, answering 429 with Retry-After until the
+    window passes. Put it under `@blp.route`, like `@signed_in`."""
+
+    @wraps(view)
+    def counting(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except WrongPassword:
+            g.wrong_password = True
+            raise
+
+    limited = limiter.shared_limit(
+        _password_limit,
+        scope="password-check",
+        key_func=signed_in_account_key,
+        deduct_when=_password_was_wrong,
+    )(counting)
+    return Blueprint.doc(responses={"429": "TOO_MANY_REQUESTS"})(limited)
+
+
 def replace_session(response: Response, token: str, role: str) -> None:
     """Hand the browser its new session, ending the one its old cookie belonged to (if any)."""
     previous = current_principal()
@@ -117,7 +173,12 @@ def csrf_token() -> str:
 
 def device_label(user_agent: str) -> str:
     """A readable name for a device session ("Chrome on Android") from its User-Agent."""
-    browsers = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+    browsers = (
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    )
     systems = (
         ("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Mac OS X", "Mac"),
         ("Windows", "Windows"), ("CrOS", "ChromeOS"), ("Linux", "Linux"),
@@ -139,11 +200,6 @@ def _check_csrf():
     return None
 
 
-def _begin_request():
-    # g belongs to the app context, which a test (or a CLI command) may keep across requests.
-    g.pop("principal", None)
-
-
 def _begin_writing():
     """A request that changes data takes SQLite's write lock when its next transaction begins
     (BEGIN IMMEDIATE). The session lookup before it only reads, so its short transaction is
@@ -153,7 +209,11 @@ def _begin_writing():
         g.write_token = mark_writing()
 
 
-def _end_request_transactions(_error=None):
+def _end_request(_error=None):
+    # g belongs to the app context, which a test (or a CLI command) may keep across requests:
+    # the principal is forgotten when its request ends (not when the next begins, so the rate
+    # limiter's key functions, which run before our hooks, share the one lookup).
+    g.pop("principal", None)
     token = g.pop("write_token", None)
     if token is not None:
         unmark_writing(token)
@@ -166,9 +226,29 @@ def _renew_cookie(response: Response) -> Response:
     return response
 
 
+def _log_security_event(response: Response) -> Response:
+    refused = response.status_code in (403, 429)
+    if refused or request.endpoint in AUDITED_ENDPOINTS:
+        principal = g.get("principal")
+        who = "anonymous"
+        if isinstance(principal, Principal):
+            person = principal.therapist if principal.role == "therapist" else principal.client
+            who = f"{principal.role} {person.id}"
+        security_log.log(
+            logging.WARNING if refused else logging.INFO,
+            "%s %s answered %s to %s from %s",
+            request.method,
+            request.endpoint,
+            response.status_code,
+            who,
+            request.remote_addr,
+        )
+    return response
+
+
 def register_access(app: Flask) -> None:
-    app.before_request(_begin_request)
     app.before_request(_check_csrf)
     app.before_request(_begin_writing)
     app.after_request(_renew_cookie)
-    app.teardown_request(_end_request_transactions)
+    app.after_request(_log_security_event)
+    app.teardown_request(_end_request)

@@ -1,5 +1,7 @@
 """Sign-up, sign-in, sign-out and the signed-in person's own sessions."""
 
+import hashlib
+
 from flask import current_app, make_response, request
 
 from server.api.access import (
@@ -8,6 +10,7 @@ from server.api.access import (
     current_principal,
     current_therapist,
     device_label,
+    password_lockout,
     replace_session,
     require_principal,
     signed_in,
@@ -33,7 +36,13 @@ def _login_limit() -> str:
 def _login_account_key() -> str:
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
-    return f"login-account:{str(email).strip().lower()[:254]}"
+    # Hashed: the key is stored (Redis) and logged by Flask-Limiter, and an email is personal.
+    digest = hashlib.sha256(str(email).strip().lower()[:254].encode()).hexdigest()[:32]
+    return f"login-account:{digest}"
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
 
 
 def signed_in_response(token: str, status: int, *, therapist=None, client=None):
@@ -53,9 +62,11 @@ def signed_in_response(token: str, status: int, *, therapist=None, client=None):
 
 
 @blp.route("/auth/register", methods=["POST"])
+@limiter.limit(_register_limit)
 @blp.arguments(RegisterSchema)
 @blp.response(201, MeSchema)
 @blp.problem(409, "The email already has an account")
+@blp.problem(429, "Too many sign-ups from this address")
 def register(data):
     """Create a therapist account and sign in."""
     therapist, token = accounts.register_therapist(
@@ -66,7 +77,9 @@ def register(data):
 
 @blp.route("/auth/login", methods=["POST"])
 @limiter.limit(_login_limit)
-@limiter.limit(_login_limit, key_func=_login_account_key, deduct_when=lambda r: r.status_code == 401)
+@limiter.limit(
+    _login_limit, key_func=_login_account_key, deduct_when=lambda r: r.status_code == 401
+)
 @blp.arguments(LoginSchema)
 @blp.response(200, MeSchema)
 @blp.problem(401, "Email or password is not right (the same answer for both)")
@@ -92,9 +105,11 @@ def logout():
 
 @blp.route("/auth/password", methods=["POST"])
 @signed_in("therapist")
+@password_lockout
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
 @blp.problem(422, "The current password is not right, or the new one is too weak")
+@blp.problem(429, "Too many wrong current passwords for this account")
 def change_password(data):
     """Change the password; every other session of this therapist ends."""
     accounts.change_password(

@@ -2,7 +2,7 @@
 
 from flask import current_app, request
 
-from server.api.access import current_therapist, device_label, signed_in
+from server.api.access import current_therapist, device_label, signed_in, signed_in_account_key
 from server.api.auth import signed_in_response
 from server.extensions import limiter
 from server.openapi import ApiBlueprint
@@ -17,7 +17,9 @@ from server.schemas.clients import (
 )
 from server.services import clients, invites
 
-blp = ApiBlueprint("clients", __name__, url_prefix="/api", description="Clients, invites and devices")
+blp = ApiBlueprint(
+    "clients", __name__, url_prefix="/api", description="Clients, invites and devices"
+)
 
 
 def _public_origin() -> str:
@@ -86,19 +88,24 @@ def create_invite(client_id):
     }
 
 
+def _claim_limit() -> str:
+    return current_app.config["CLAIM_RATE_LIMIT"]
+
+
 @blp.route("/invites/<code>/qr.svg", methods=["GET"])
 @signed_in("therapist")
+# It takes a code too: unknown ones count against the account like claims against an address.
+@limiter.limit(
+    _claim_limit, key_func=signed_in_account_key, deduct_when=lambda r: r.status_code == 404
+)
 @blp.response(200, content_type="image/svg+xml", description="The join link as a QR code")
 @blp.problem(404, "No such open invite of one of your clients")
+@blp.problem(429, "Too many unknown codes looked up by this account")
 def invite_qr(code):
     """The invite's join link as an SVG QR code, to show on screen or print."""
     svg = invites.invite_qr_svg(current_therapist(), code, _public_origin())
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
     return current_app.response_class(svg, mimetype="image/svg+xml", headers=headers)
-
-
-def _claim_limit() -> str:
-    return current_app.config["CLAIM_RATE_LIMIT"]
 
 
 @blp.route("/invites/claim", methods=["POST"])

@@ -5,12 +5,11 @@ from flask import current_app, make_response
 from server.api.access import (
     clear_session_cookie,
     current_client,
-    current_principal,
     current_therapist,
+    password_lockout,
     require_principal,
     signed_in,
 )
-from server.extensions import limiter
 from server.openapi import ApiBlueprint
 from server.orm import utcnow
 from server.schemas.rights import (
@@ -114,29 +113,14 @@ def hand_over(data, client_id):
     return "", 204
 
 
-def _delete_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _account_key() -> str:
-    # The same per-account counter as sign-in, so deleting cannot be used to guess the password
-    # beside the login limit.
-    principal = current_principal()
-    if principal is None:
-        return "account:none"
-    if principal.therapist is not None:
-        return f"login-account:{principal.therapist.email}"
-    return f"account:client:{principal.client.id}"
-
-
 @blp.route("/me", methods=["DELETE"])
 @signed_in()
-@limiter.limit(_delete_limit, key_func=_account_key, deduct_when=lambda r: r.status_code == 422)
+@password_lockout
 @blp.arguments(AccountDeleteSchema, required=False)
 @blp.response(204, description="Deleted; the session cookie is cleared")
 @blp.problem(409, "A therapist still has clients (archived ones included)")
 @blp.problem(422, "A therapist's password is missing or not right")
-@blp.problem(429, "Too many wrong passwords for this account")
+@blp.problem(429, "Too many wrong current passwords for this account")
 def delete_me(data):
     """Delete my account for good. A client: everything about me (logs, phones, reminder,
     notifications, audit trail). A therapist: needs the password, and no clients left."""

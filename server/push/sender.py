@@ -103,8 +103,10 @@ def _subscription(endpoint: str, p256dh: str, auth: str) -> WebPushSubscription:
     return WebPushSubscription(endpoint=endpoint, keys=WebPushKeys(p256dh=p256dh, auth=auth))
 
 
-def _network_trouble(error: Exception) -> Outcome:
-    return Outcome("retry", f"network error: {type(error).__name__}: {error}"[:300])
+def _network_trouble(error: Exception, path: str) -> Outcome:
+    # The reason is logged and stored: the endpoint's path is the subscription's secret.
+    detail = str(error).replace(path, "/[endpoint]")
+    return Outcome("retry", f"network error: {type(error).__name__}: {detail}"[:300])
 
 
 class PushSender:
@@ -198,7 +200,7 @@ class PushSender:
                 else:
                     response.release_conn()
         except TransportError as error:
-            return _network_trouble(error)
+            return _network_trouble(error, path)
         return classify(status, reason, answer, parse_retry_after(retry_after, self._clock()))
 
     def _pool_and_path(self, endpoint: str) -> tuple[urllib3.HTTPConnectionPool, str]:

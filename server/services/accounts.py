@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, select
 
-from server.errors import Conflict, Invalid, Unauthorized
+from server.errors import Conflict, Invalid, Unauthorized, WrongPassword
 from server.extensions import db
 from server.models import DeviceSession, Therapist
 from server.services import device_sessions
@@ -61,7 +61,7 @@ def log_in(email: str, password: str, label: str) -> tuple[Therapist, str]:
 def change_password(therapist: Therapist, current: str, new: str, keep_session_id: int) -> None:
     """Change the password and end every other session of this therapist."""
     if not verify_password(therapist.password_hash, current):
-        raise Invalid("current_password", "The current password is not right.")
+        raise WrongPassword("current_password")
     check_password_strength(new, therapist.email)
     therapist.password_hash = hash_password(new)
     db.session.execute(

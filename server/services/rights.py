@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
 
-from server.errors import Conflict, Invalid
+from server.errors import Conflict, Invalid, WrongPassword
 from server.extensions import db
 from server.models import (
     Assignment,
@@ -211,8 +211,10 @@ def hand_over(therapist: Therapist, client_id: int, email: str) -> Client:
 
 def delete_therapist(therapist: Therapist, password: str | None) -> None:
     """Delete the therapist's account, own exercises and routines, once no client is left."""
-    if not password or not verify_password(therapist.password_hash, password):
-        raise Invalid("password", "The password is not right.")
+    if not password:
+        raise Invalid("password", "Enter your password to delete your account.")
+    if not verify_password(therapist.password_hash, password):
+        raise WrongPassword("password")
     remaining = db.session.scalar(
         select(func.count()).select_from(Client).where(Client.therapist_id == therapist.id)
     )

@@ -8,6 +8,7 @@ here. Without Chromium the tests skip, except under CI=true, where that is a fai
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -21,6 +22,7 @@ from werkzeug.serving import make_server
 from server import create_app
 from server.config import PROJECT_ROOT
 from server.extensions import db
+from server.log_redaction import REDACTING_FILTER
 from server.services import routine_files
 from tests.conftest import ApiUser
 
@@ -69,6 +71,7 @@ def live_app(tmp_path_factory):
             # every app in the test run, and switching it off here would switch it off for all.
             "LOGIN_RATE_LIMIT": "1000 per minute",
             "CLAIM_RATE_LIMIT": "1000 per minute",
+            "REGISTER_RATE_LIMIT": "1000 per minute",
         }
     )
     with app.app_context():
@@ -81,6 +84,9 @@ def live_app(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def base_url(live_app) -> str:
+    # The test server logs each request line, and join links carry invite codes: redacted as
+    # gunicorn's logs are (the run's log scan fails on any code that reaches a log).
+    logging.getLogger("werkzeug").addFilter(REDACTING_FILTER)
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -112,13 +118,36 @@ def context(browser, base_url):
         base_url=base_url, viewport=PHONE, locale="en-GB", timezone_id="Europe/London"
     )
     errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    # A strict CSP is served; anything it blocks (inline style, eval...) is a bug in the app.
-    context.on("console", lambda m: "Content Security Policy" in m.text and errors.append(m.text))
+    watch_for_policy_errors(context, errors)
     context.origin = base_url
     yield context
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+# Registered before any page script runs, so no violation can happen before it listens.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (event) => {
+  window.reportCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || 'inline'} in ${event.sourceFile}`);
+});
+"""
+
+
+def watch_for_policy_errors(context, errors: list[str]) -> None:
+    """Collect uncaught errors, CSP violations and header complaints from every page."""
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    # A strict CSP is served; anything it blocks (inline style, eval...) is a bug in the app.
+    context.expose_binding(
+        "reportCspViolation", lambda _source, text: errors.append(f"CSP violation: {text}")
+    )
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    # Chromium also logs blocked content, and a Permissions-Policy feature it does not know.
+    context.on(
+        "console",
+        lambda m: ("Content Security Policy" in m.text or "Permissions-Policy" in m.text)
+        and errors.append(m.text),
+    )
 
 
 class Api:

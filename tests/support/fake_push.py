@@ -34,6 +34,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.support.log_scan import register_secret
+
 AUTHORIZATION = re.compile(r"^vapid t=([A-Za-z0-9_.-]+),\s*k=([A-Za-z0-9_-]+)$")
 TOPIC = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -203,6 +205,9 @@ class FakePushService:
             auth=os.urandom(16),
         )
         self.devices[token] = device
+        register_secret(token, "push endpoint")
+        register_secret(device.p256dh, "push subscription key")
+        register_secret(b64url(device.auth), "push subscription secret")
         return device
 
     def answer(self, device: Device, *statuses: int, retry_after: str | None = None) -> None:
