@@ -30,6 +30,7 @@ from server.models import Client, PushSubscription, Therapist
 from server.orm import utcnow
 from server.push import outbox
 from tests.support.fake_push import CONTACT, FakePushService
+from tests.support.log_scan import register_log_file
 
 pytestmark = pytest.mark.fault
 
@@ -183,6 +184,7 @@ def start_worker(number: int, url: str, instance: Path, logs: Path) -> subproces
         # libpq names the worker's connections, so the test can see them in pg_stat_activity.
         "PGAPPNAME": application_name(number),
     }
+    register_log_file(logs / f"worker-{number}.log")
     with open(logs / f"worker-{number}.log", "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "server:create_app", "worker"],

@@ -46,6 +46,7 @@ from server.extensions import db
 from server.models import Client, SessionLog
 from server.services import routine_files
 from tests.support.gunicorn import running_gunicorn
+from tests.support.log_scan import register_log_file, register_secret
 
 pytestmark = pytest.mark.fault
 
@@ -139,6 +140,7 @@ def sign_up_phones(api: Api, rng: random.Random) -> list[Phone]:
         "name": "Fault Therapist",
     })  # fmt: skip
     therapist = {"cookie": session_cookie(registered), "csrf": registered.json()["csrf_token"]}
+    register_secret(session_cookie(registered).split("=", 1)[1], "session token")
     template_id = api.expect(200, "GET", "/api/templates", **therapist).json()[0]["id"]
 
     def sign_up(number: int) -> Phone:
@@ -148,6 +150,10 @@ def sign_up_phones(api: Api, rng: random.Random) -> list[Phone]:
         assignment = api.expect(201, "POST", assigned, {"routine_id": template_id}, **therapist)
         invite = api.expect(201, "POST", f"/api/clients/{client['id']}/invites", **therapist)
         claimed = api.expect(200, "POST", "/api/invites/claim", {"code": invite.json()["code"]})
+        # These pass outside the in-process apps, so the run's log scan is told about them.
+        register_secret(invite.json()["code"], "invite code")
+        register_secret(session_cookie(claimed).split("=", 1)[1], "session token")
+        register_secret(claimed.json()["csrf_token"], "CSRF token")
         phone = Phone(
             client["id"],
             assignment.json()["id"],
@@ -160,6 +166,8 @@ def sign_up_phones(api: Api, rng: random.Random) -> list[Phone]:
             session_body(phone, item_count, number, index, phone_rng)
             for index in range(LOGS_PER_PHONE)
         ]
+        for log in phone.logs:
+            register_secret(log["note"], "note")
         return phone
 
     with ThreadPoolExecutor(8) as pool:
@@ -387,6 +395,7 @@ def test_every_log_is_stored_once_through_worker_kills_and_a_database_restart(
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"fault-uploads-{database}-gunicorn.log"
     log_path.unlink(missing_ok=True)
+    register_log_file(log_path)
     with running_gunicorn("wsgi:app", env, workers=WORKERS, log=log_path) as server:
         server.wait_ready("/healthz")
         server.wait_workers(WORKERS)
