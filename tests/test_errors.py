@@ -115,3 +115,22 @@ def test_wrong_method_and_unknown_route(callers):
     assert wrong.mimetype == "application/problem+json"
     missing = therapist.get("/api/nothing-here")
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+
+
+def test_an_operation_that_reads_a_body_refuses_none_or_another_media_type(callers):
+    therapist, client_id = callers[0]["therapist"], callers[1]["id"]
+    form = {"data": "archived=true", "content_type": "application/x-www-form-urlencoded"}
+    for request in ({}, form):
+        response = therapist.patch(f"/api/clients/{client_id}", **request)
+        assert response.status_code == 422 and "JSON body" in response.get_json()["detail"]
+    # JSON booleans are true or false; 1 is refused, as "5" is for a number.
+    assert therapist.patch(f"/api/clients/{client_id}", json={"archived": 1}).status_code == 422
+    assert therapist.get(f"/api/clients/{client_id}").get_json()["archived"] is False
+
+
+def test_an_id_that_cannot_exist_is_404_whatever_the_method(callers):
+    therapist = callers[0]["therapist"]
+    for method in ("GET", "PATCH", "DELETE"):
+        for impossible in ("0", "2147483648"):
+            response = getattr(therapist, method.lower())(f"/api/clients/{impossible}", json={})
+            assert response.status_code == 404, (method, impossible)
