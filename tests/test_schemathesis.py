@@ -115,6 +115,12 @@ class World:
         self.app = app
         self.make = Factory(app)
         self.rebuilds: Counter = Counter()
+        self.build()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def build(self) -> None:
+        """A therapist with a second device and a routine of their own, and a client (new_client)."""
         self.therapist = self.make.therapist("Fuzz Therapist")
         self.email = self.therapist.me["therapist"]["email"]
         self.password = PASSWORD
@@ -125,8 +131,6 @@ class World:
         self.template_id = self.make.template_id(self.therapist)
         self.routine_id = self._routine()
         self.new_client()
-
-    # -- building ---------------------------------------------------------------------------
 
     def new_device(self) -> tuple[ApiUser, int]:
         """Another signed-in device of the therapist, and its session id. Made through the session
@@ -194,6 +198,7 @@ class World:
                 select(Notification.id).where(Notification.message_id == self.notification_id)
             )
             intact = {
+                "account": get(Therapist, self.therapist_id) is not None,
                 "therapist": live(self.therapist_session),
                 "spare session": live(self.spare_session),
                 "routine": get(Routine, self.routine_id) is not None,
@@ -210,6 +215,9 @@ class World:
     def repair(self) -> None:
         broken = self.broken()
         self.rebuilds.update(broken)
+        if "account" in broken:  # the therapist deleted their account, and everything with it
+            self.build()
+            return
         if "therapist" in broken:
             self.therapist, self.therapist_session = self.new_device()
         if "spare session" in broken:
