@@ -11,6 +11,9 @@ from flask_smorest.utils import prepare_response
 from server.json_input import SafeJSONParser
 
 PROBLEM_MIMETYPE = "application/problem+json"
+# The security scheme of the X-CSRF-Token header (server.api), which only changes need.
+CSRF_SCHEME = "csrfToken"
+SAFE_METHODS = frozenset({"get", "head", "options"})
 
 
 class ProblemSchema(ma.Schema):
@@ -48,6 +51,27 @@ class LimberApi(Api):
 
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = SafeJSONParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_method_doc)
+
+    @staticmethod
+    def _prepare_method_doc(doc, doc_info, *, method, **kwargs):
+        """Document what depends on the method: the CSRF header is checked on changes only (so
+        is its 403), and a request body that is not JSON is refused with 400."""
+        manual = doc_info.setdefault("manual_doc", {})
+        security = manual.get("security")
+        if security and method in SAFE_METHODS:
+            manual["security"] = [
+                {name: scopes for name, scopes in requirement.items() if name != CSRF_SCHEME}
+                for requirement in security
+            ]
+        elif security:
+            manual.setdefault("responses", {}).setdefault("403", "FORBIDDEN")
+        if "requestBody" in doc:
+            manual.setdefault("responses", {}).setdefault("400", "BAD_REQUEST")
+        return doc
 
     def problem(self, status: int, description: str):
         """Document an error this operation answers with (always a problem document)."""

@@ -22,13 +22,49 @@ BAD_BODIES = [
     ("null", "null", "application/json"),
     ("malformed", '{"name": ', "application/json"),
     ("not utf-8", b"\xff\xfe\x00{", "application/json"),
-    ("wrong types", json.dumps({k: [{"x": None}] for k in (
-        "name", "timezone", "email", "password", "items", "id", "assignment_id", "performed_at",
-        "pain_after", "routine_id", "weekdays", "code", "action", "dose", "regions",
-    )}), "application/json"),  # fmt: skip
-    ("huge numbers", json.dumps({k: 10**30 for k in (
-        "routine_id", "assignment_id", "copy_of", "times_per_week", "pain_after", "sets",
-    )}), "application/json"),  # fmt: skip
+    (
+        "wrong types",
+        json.dumps(
+            {
+                k: [{"x": None}]
+                for k in (
+                    "name",
+                    "timezone",
+                    "email",
+                    "password",
+                    "items",
+                    "id",
+                    "assignment_id",
+                    "performed_at",
+                    "pain_after",
+                    "routine_id",
+                    "weekdays",
+                    "code",
+                    "action",
+                    "dose",
+                    "regions",
+                )
+            }
+        ),
+        "application/json",
+    ),  # fmt: skip
+    (
+        "huge numbers",
+        json.dumps(
+            {
+                k: 10**30
+                for k in (
+                    "routine_id",
+                    "assignment_id",
+                    "copy_of",
+                    "times_per_week",
+                    "pain_after",
+                    "sets",
+                )
+            }
+        ),
+        "application/json",
+    ),  # fmt: skip
     ("deep nesting", "[" * 5000 + "]" * 5000, "application/json"),
     ("form encoded", "name=x&timezone=UTC", "application/x-www-form-urlencoded"),
     ("text", "hello", "text/plain"),
@@ -63,7 +99,9 @@ def callers(make):
 
 def test_no_input_causes_a_500(app, callers):
     users, client, assignment = callers
-    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/") and "docs" not in r.rule]
+    rules = [
+        r for r in app.url_map.iter_rules() if r.rule.startswith("/api/") and "docs" not in r.rule
+    ]
     assert len(rules) > 30
     answered = 0
     for rule in rules:
@@ -74,14 +112,23 @@ def test_no_input_causes_a_500(app, callers):
                     headers = {"X-CSRF-Token": user.csrf} if user else {}
                     for label, body, content_type in BAD_BODIES:
                         response = http.open(
-                            path, method=method, data=body, content_type=content_type, headers=headers
+                            path,
+                            method=method,
+                            data=body,
+                            content_type=content_type,
+                            headers=headers,
                         )
                         where = f"{method} {path} as {role} with {label}"
-                        assert response.status_code < 500, (where, response.get_data(as_text=True)[:300])
+                        assert response.status_code < 500, (
+                            where,
+                            response.get_data(as_text=True)[:300],
+                        )
                         if response.status_code >= 400:
                             assert response.mimetype == "application/problem+json", where
                             problem = response.get_json()
-                            assert problem["status"] == response.status_code and problem["detail"], where
+                            assert (
+                                problem["status"] == response.status_code and problem["detail"]
+                            ), where
                         answered += 1
     assert answered > 2000
     # The barrage deleted nothing that had been saved (client deletion with id 1 aside,
@@ -182,3 +229,22 @@ def test_a_database_programming_error_is_not_a_503(another_app, tmp_path):
     error = _sqlite_error(tmp_path / "empty.sqlite3", "SELECT * FROM no_such_table")
     with pytest.raises(OperationalError, match="no such table"):
         _answer_when_raising(another_app, error)
+
+
+def test_an_operation_that_reads_a_body_refuses_none_or_another_media_type(callers):
+    therapist, client_id = callers[0]["therapist"], callers[1]["id"]
+    form = {"data": "archived=true", "content_type": "application/x-www-form-urlencoded"}
+    for request in ({}, form):
+        response = therapist.patch(f"/api/clients/{client_id}", **request)
+        assert response.status_code == 422 and "JSON body" in response.get_json()["detail"]
+    # JSON booleans are true or false; 1 is refused, as "5" is for a number.
+    assert therapist.patch(f"/api/clients/{client_id}", json={"archived": 1}).status_code == 422
+    assert therapist.get(f"/api/clients/{client_id}").get_json()["archived"] is False
+
+
+def test_an_id_that_cannot_exist_is_404_whatever_the_method(callers):
+    therapist = callers[0]["therapist"]
+    for method in ("GET", "PATCH", "DELETE"):
+        for impossible in ("0", "2147483648"):
+            response = getattr(therapist, method.lower())(f"/api/clients/{impossible}", json={})
+            assert response.status_code == 404, (method, impossible)

@@ -1,10 +1,12 @@
 """The JSON API under /api: one blueprint per resource area, all documented in OpenAPI."""
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from server.api import adherence, auth, clients, docs, library, programs, push, rights, routines
 from server.extensions import api
+from server.openapi import CSRF_SCHEME
 from server.push.setup import init_push
 from server.schemas.common import MAX_ID
 
@@ -17,6 +19,14 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, url_map, *args, **kwargs):
         super().__init__(url_map, min=1, max=MAX_ID)
+
+    def to_python(self, value):
+        # Werkzeug converts only the first rule whose path matched, and turns a failed conversion
+        # into 405 when a rule for another method was seen first (PATCH /api/clients/0).
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
 
 
 def register_api(app: Flask) -> None:
@@ -33,7 +43,7 @@ def register_api(app: Flask) -> None:
          "description": "Set by register, login or invite claim (__Host-limber_session over HTTPS)"},
     )  # fmt: skip
     api.spec.components.security_scheme(
-        "csrfToken",
+        CSRF_SCHEME,
         {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
          "description": "The csrf_token from GET /api/me; required on POST, PUT, PATCH, DELETE"},
     )  # fmt: skip

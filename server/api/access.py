@@ -18,6 +18,7 @@ from server.database import mark_writing, unmark_writing
 from server.errors import Forbidden, Unauthorized, WrongPassword
 from server.extensions import db, limiter
 from server.models import Client, Therapist
+from server.openapi import CSRF_SCHEME
 from server.services import device_sessions
 from server.services.device_sessions import Principal
 
@@ -79,11 +80,13 @@ def current_client() -> Client:
     return require_principal("client").client
 
 
-_AUTH_DOC = {
-    "security": [{"sessionCookie": [], "csrfToken": []}],
+def _auth_doc(role: str | None) -> dict:
     # Names of flask-smorest's lazily registered problem responses; apispec turns them into refs.
-    "responses": {"401": "UNAUTHORIZED", "403": "FORBIDDEN"},
-}
+    # ApiBlueprint drops the CSRF header from reads and adds its 403 to changes.
+    responses = {"401": "UNAUTHORIZED"}
+    if role is not None:
+        responses["403"] = "FORBIDDEN"
+    return {"security": [{"sessionCookie": [], CSRF_SCHEME: []}], "responses": responses}
 
 
 def signed_in(role: str | None = None):
@@ -95,7 +98,7 @@ def signed_in(role: str | None = None):
             require_principal(role)
             return view(*args, **kwargs)
 
-        return Blueprint.doc(**_AUTH_DOC)(wrapper)
+        return Blueprint.doc(**_auth_doc(role))(wrapper)
 
     return decorator
 

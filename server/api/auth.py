@@ -157,6 +157,7 @@ def end_all_my_sessions():
 @blp.route("/me/sessions/<id:session_id>", methods=["DELETE"])
 @signed_in()
 @blp.response(204)
+@blp.problem(404, "No such session of mine")
 def end_my_session(session_id):
     """Sign out one of my devices (a lost phone, an old laptop)."""
     device_sessions.revoke_own_session(require_principal(), session_id)

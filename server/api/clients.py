@@ -77,6 +77,7 @@ def delete_client(client_id):
 @signed_in("therapist")
 @blp.response(201, InviteSchema)
 @blp.problem(404, "No such client of yours")
+@blp.problem(422, "The client is archived; restore them before inviting")
 def create_invite(client_id):
     """A single-use invite for the client's phone (earlier unused ones stop working)."""
     code, invite = invites.create_invite(current_therapist(), client_id)

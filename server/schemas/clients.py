@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from server.schemas.common import StrictSchema, Text, TimeZone, computed
+from server.schemas.common import Bool, StrictSchema, Text, TimeZone, computed
 
 
 class ClientCreateSchema(StrictSchema):
@@ -16,7 +16,7 @@ class ClientUpdateSchema(StrictSchema):
     name = Text(120)
     timezone = TimeZone()
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
-    archived = ma.fields.Boolean(
+    archived = Bool(
         metadata={"description": "true archives the client (signing out their devices); false restores"}
     )
 

@@ -43,6 +43,16 @@ def Int(minimum: int, maximum: int, *, strict: bool = True, **kwargs) -> ma.fiel
     return ma.fields.Integer(strict=strict, validate=validate.Range(minimum, maximum), **kwargs)
 
 
+class Bool(ma.fields.Boolean):
+    """true or false. In JSON, 1, "yes" or "true" is refused rather than quietly converted, as
+    Int(strict=True) refuses "5"; query strings are text and keep marshmallow's Boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 # Ids are 32-bit integers in both databases; anything larger can only be a missing object.
 MAX_ID = 2**31 - 1
 

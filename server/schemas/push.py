@@ -7,7 +7,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from server.push.validation import MAX_ENDPOINT_LENGTH, auth_problem, p256dh_problem
-from server.schemas.common import StrictSchema, Text, computed, weekdays
+from server.schemas.common import Bool, StrictSchema, Text, computed, weekdays
 from server.schemas.programs import SessionLogSchema
 from server.services.schedule import WEEKDAY_NAMES
 
@@ -82,7 +82,7 @@ class SubscriptionSchema(ma.Schema):
 
 
 class ReminderSettingsInSchema(StrictSchema):
-    enabled = ma.fields.Boolean(required=True)
+    enabled = Bool(required=True)
     time = LocalTime(required=True, metadata={"description": "Local time, HH:MM"})
     weekdays = weekdays(required=True)
     quiet_start = LocalTime(

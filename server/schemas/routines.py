@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from server.schemas.common import (
+    Bool,
     DoseOutSchema,
     DoseOverrideSchema,
     Id,
@@ -42,7 +43,7 @@ class _RoutineTextFields(StrictSchema):
     frequency = Text(120, allow_empty=True, load_default="")
     frequency_per_week = Int(1, 7, allow_none=True, load_default=None)
     progression = Text(1000, allow_empty=True, load_default="")
-    is_template = ma.fields.Boolean(load_default=False)
+    is_template = Bool(load_default=False)
 
 
 class RoutineCreateSchema(_RoutineTextFields):
