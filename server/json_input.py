@@ -6,7 +6,8 @@ Python's json module raises RecursionError (not ValueError) on deeply nested inp
 
 webargs reads a missing body, or one sent as another media type, as `{}`; an operation whose
 fields are all optional (PATCH) would then answer 200 to a request that said nothing. Every
-body the API reads is documented as required JSON, so its absence is a 422.
+body the API reads is documented as required JSON, so its absence is a 422, unless its schema
+says `body_optional = True` (and its operation `@blp.arguments(..., required=False)`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,6 @@ class SafeJSONParser(FlaskParser):
 
     def load_json(self, req, schema):
         data = super().load_json(req, schema)
-        if data is core.missing:
+        if data is core.missing and not getattr(schema, "body_optional", False):
             abort(422, messages={"json": [NO_BODY]})
         return data

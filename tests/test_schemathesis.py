@@ -372,7 +372,7 @@ def fuzz_operation(run: Run, schema, operation, identity: str) -> bool:
 def fuzz_app(another_app):
     # Generous sign-in limits so the fuzzer is not answered 429 throughout; the limiter object is
     # shared by every app in the run, so it stays on (as in tests/browser). 429 is reached below.
-    return another_app(LOGIN_RATE_LIMIT="100000 per hour", CLAIM_RATE_LIMIT="100000 per hour")
+    return another_app(**{name: "100000 per hour" for name in LIMITS})
 
 
 def test_every_operation_survives_fuzzing_and_reaches_every_documented_status(
@@ -390,7 +390,7 @@ def test_every_operation_survives_fuzzing_and_reaches_every_documented_status(
                 fuzzed_as[operation.label].append(identity)
     fuzzed = dict(run.requests)
 
-    limited_app = another_app(LOGIN_RATE_LIMIT="1 per hour", CLAIM_RATE_LIMIT="1 per hour")
+    limited_app = another_app(**{name: "1 per hour" for name in LIMITS})
     reach_the_rest(run, schema, operations, fuzzed_as, limited_app)
 
     unreached = {
@@ -429,6 +429,10 @@ def test_every_operation_survives_fuzzing_and_reaches_every_documented_status(
     assert all(fuzzed_as[operation.label] for operation in operations), dict(fuzzed_as)
 
 
+# Every rate limit the API has: generous while fuzzing, one an hour to reach the 429s.
+LIMITS = ("LOGIN_RATE_LIMIT", "CLAIM_RATE_LIMIT", "REGISTER_RATE_LIMIT", "PASSWORD_RATE_LIMIT")
+
+
 def reach_the_rest(run: Run, schema, operations, fuzzed_as, limited_app) -> None:
     """Send, through the same checks, what random input cannot reach, for statuses still unseen.
 
@@ -440,7 +444,12 @@ def reach_the_rest(run: Run, schema, operations, fuzzed_as, limited_app) -> None
         label = operation.label
         for status in sorted(documented_statuses(operation) - {str(s) for s in run.seen[label]}):
             identity = (fuzzed_as[label] or ["anonymous"])[-1]
-            if status == "400":
+            if (label, status) in SITUATIONS:
+                if SITUATIONS[label, status] not in done:
+                    done.add(SITUATIONS[label, status])
+                    SITUATIONS[label, status](run, run.world, limited_app)
+                    run.world.repair()
+            elif status == "400":
                 case = coverage_cases(schema, operation)[0]
                 run.send(
                     identity,
@@ -456,18 +465,14 @@ def reach_the_rest(run: Run, schema, operations, fuzzed_as, limited_app) -> None
                     )
                     if response is None or response.status_code == 429:
                         break
-            elif (label, status) in SITUATIONS and SITUATIONS[label, status] not in done:
-                done.add(SITUATIONS[label, status])
-                SITUATIONS[label, status](run, run.world)
-                run.world.repair()
 
 
-def sign_in_with_the_password(run: Run, world: World) -> None:
+def sign_in_with_the_password(run: Run, world: World, limited_app=None) -> None:
     body = {"email": world.email, "password": world.password}
     run.request("anonymous", "POST", "/api/auth/login", body=body)
 
 
-def change_the_password(run: Run, world: World) -> None:
+def change_the_password(run: Run, world: World, limited_app=None) -> None:
     new = f"another horse battery {uuid.uuid4().hex[:6]}"
     body = {"current_password": world.password, "new_password": new}
     # Set first: the change ends the spare session, which is rebuilt by signing in with it.
@@ -476,22 +481,22 @@ def change_the_password(run: Run, world: World) -> None:
         world.password = old
 
 
-def register_a_taken_email(run: Run, world: World) -> None:
+def register_a_taken_email(run: Run, world: World, limited_app=None) -> None:
     body = {"email": world.email, "password": PASSWORD, "name": "Someone Else"}
     run.request("anonymous", "POST", "/api/auth/register", body=body)
 
 
-def claim_the_open_invite(run: Run, world: World) -> None:
+def claim_the_open_invite(run: Run, world: World, limited_app=None) -> None:
     run.request("anonymous", "POST", "/api/invites/claim", body={"code": world.invite_code})
 
 
-def invite_an_archived_client(run: Run, world: World) -> None:
+def invite_an_archived_client(run: Run, world: World, limited_app=None) -> None:
     client_id = world.client["id"]
     world.therapist.patch(f"/api/clients/{client_id}", json={"archived": True})
     run.request("therapist", "POST", "/api/clients/{client_id}/invites", {"client_id": client_id})
 
 
-def change_an_ended_assignment(run: Run, world: World) -> None:
+def change_an_ended_assignment(run: Run, world: World, limited_app=None) -> None:
     world.therapist.patch(f"/api/assignments/{world.assignment_id}", json={"action": "end"})
     path = "/api/assignments/{assignment_id}"
     run.request(
@@ -499,7 +504,7 @@ def change_an_ended_assignment(run: Run, world: World) -> None:
     )
 
 
-def upload_a_session_twice_then_changed(run: Run, world: World) -> None:
+def upload_a_session_twice_then_changed(run: Run, world: World, limited_app=None) -> None:
     assignments = world.therapist.get(f"/api/clients/{world.client['id']}/assignments").get_json()
     body = session_upload(next(a for a in assignments if a["id"] == world.assignment_id))
     run.request("client", "POST", "/api/sessions", body=body)  # 201
@@ -507,18 +512,18 @@ def upload_a_session_twice_then_changed(run: Run, world: World) -> None:
     run.request("client", "POST", "/api/sessions", body={**body, "note": "Changed"})  # 409
 
 
-def subscribe_twice(run: Run, world: World) -> None:
+def subscribe_twice(run: Run, world: World, limited_app=None) -> None:
     body = subscription(f"https://fcm.googleapis.com/fcm/send/{uuid.uuid4().hex}")
     run.request("client", "POST", "/api/push/subscriptions", body=body)  # 201
     run.request("client", "POST", "/api/push/subscriptions", body=body)  # 200: refreshed
 
 
-def nudge_a_new_client(run: Run, world: World) -> None:
+def nudge_a_new_client(run: Run, world: World, limited_app=None) -> None:
     client_id = world.make.client_of(world.therapist, "Newly Added")["id"]
     run.request("therapist", "POST", "/api/clients/{client_id}/nudge", {"client_id": client_id}, {})
 
 
-def done_with_nothing_planned(run: Run, world: World) -> None:
+def done_with_nothing_planned(run: Run, world: World, limited_app=None) -> None:
     world.new_client()  # a notification no one has acted on ("done" twice answers 200)
     world.therapist.patch(f"/api/assignments/{world.assignment_id}", json={"action": "end"})
     path = "/api/notifications/{notification_id}/actions"
@@ -527,7 +532,50 @@ def done_with_nothing_planned(run: Run, world: World) -> None:
     )
 
 
+def register_with_a_weak_password(run: Run, world: World, limited_app=None) -> None:
+    body = {"email": f"new-{uuid.uuid4().hex[:8]}@example.org", "password": "password", "name": "N"}
+    run.request("anonymous", "POST", "/api/auth/register", body=body)
+
+
+def delete_a_therapist_who_has_clients(run: Run, world: World, limited_app=None) -> None:
+    run.request("therapist", "DELETE", "/api/me", body={"password": world.password})
+
+
+def ask_for_unknown_qr_codes(run: Run, world: World, limited_app=None) -> None:
+    """Unknown codes count against the account; the second is refused on a one-an-hour app."""
+    path = "/api/invites/{code}/qr.svg"
+    for _ in range(2):
+        case = run.schema[path]["GET"].Case(
+            path_parameters={"code": "AAAAA-AAAAA"}, cookies={COOKIE: ""}, headers={CSRF: ""}
+        )
+        run.send("therapist", case, app=limited_app)
+
+
+def guess_the_password_to_delete(run: Run, world: World, limited_app=None) -> None:
+    """Wrong passwords lock the account out; the second is refused on a one-an-hour app."""
+    for _ in range(2):
+        case = run.schema["/api/me"]["DELETE"].Case(
+            cookies={COOKIE: ""}, headers={CSRF: ""}, body={"password": "not the password"}
+        )
+        run.send("therapist", case, app=limited_app)
+
+
+def hand_a_client_over(run: Run, world: World, limited_app=None) -> None:
+    # A client of their own, so the world's client stays where the other operations expect it.
+    client_id = world.make.client_of(world.therapist, "Handed Over")["id"]
+    colleague = world.make.therapist("Colleague")
+    body = {"therapist_email": colleague.me["therapist"]["email"]}
+    run.request(
+        "therapist", "POST", "/api/clients/{client_id}/handover", {"client_id": client_id}, body
+    )
+
+
 SITUATIONS = {
+    ("POST /api/auth/register", "422"): register_with_a_weak_password,
+    ("DELETE /api/me", "409"): delete_a_therapist_who_has_clients,
+    ("GET /api/invites/{code}/qr.svg", "429"): ask_for_unknown_qr_codes,
+    ("DELETE /api/me", "429"): guess_the_password_to_delete,
+    ("POST /api/clients/{client_id}/handover", "204"): hand_a_client_over,
     ("POST /api/auth/login", "200"): sign_in_with_the_password,
     ("POST /api/auth/password", "204"): change_the_password,
     ("POST /api/auth/register", "409"): register_a_taken_email,
