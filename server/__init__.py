@@ -13,7 +13,7 @@ from server.api import register_api
 from server.api.access import register_access
 from server.cli import register_cli
 from server.config import Config, read_or_create_secret
-from server.database import configure_sqlite, sqlite_engine_options
+from server.database import configure_sqlite, end_sessions_safely, sqlite_engine_options
 from server.errors import register_error_handlers
 from server.extensions import api, db, limiter, migrate
 from server.json_input import SafeJSONProvider
@@ -68,6 +68,7 @@ def _register_extensions(app: Flask) -> None:
     options.setdefault("hide_parameters", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
+    end_sessions_safely(app, db)
     if url.startswith("sqlite"):
         with app.app_context():
             configure_sqlite(db.engine)

@@ -8,13 +8,18 @@ ignoring the busy timeout, so requests that write start with BEGIN IMMEDIATE (se
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+log = logging.getLogger(__name__)
 
 _begin_immediate: ContextVar[bool] = ContextVar("limber_begin_immediate", default=False)
 
@@ -64,3 +69,23 @@ def configure_sqlite(engine: Engine) -> None:
 def is_writing() -> bool:
     """True inside a request or block that writes (its transactions begin IMMEDIATE on SQLite)."""
     return _begin_immediate.get()
+
+
+def end_sessions_safely(app: Flask, db: SQLAlchemy) -> None:
+    """End each request's session without letting a dead connection replace its answer.
+
+    Flask-SQLAlchemy ends the session after the answer is made, with a ROLLBACK. When the
+    database went away in between (a PostgreSQL restart), that ROLLBACK raises, and the
+    exception would turn an answer already decided (a log stored: 201) into gunicorn's bare 500.
+    The connection is dead either way; SQLAlchemy has already dropped it from the pool.
+    Teardowns run in reverse order of registration, so this one runs before Flask-SQLAlchemy's,
+    which then finds no session left to end.
+    """
+
+    @app.teardown_appcontext
+    def _end_session(_error):
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            db.session.registry.clear()
+            log.warning("the database connection was lost while ending a request: %s", error.orig)
