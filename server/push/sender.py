@@ -17,14 +17,12 @@ import threading
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from functools import lru_cache, partial
-from http.client import RemoteDisconnected
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import jwt
 import urllib3
 from urllib3.exceptions import HTTPError as TransportError
-from urllib3.exceptions import ProtocolError
 from webpush import WebPush
 from webpush.types import WebPushKeys, WebPushSubscription
 
@@ -105,12 +103,6 @@ def _subscription(endpoint: str, p256dh: str, auth: str) -> WebPushSubscription:
     return WebPushSubscription(endpoint=endpoint, keys=WebPushKeys(p256dh=p256dh, auth=auth))
 
 
-def _closed_by_the_service(error: ProtocolError) -> bool:
-    """The connection was closed or reset before any answer came back."""
-    cause = error.args[-1] if error.args else None
-    return isinstance(cause, RemoteDisconnected | ConnectionResetError | BrokenPipeError)
-
-
 def _network_trouble(error: Exception, path: str) -> Outcome:
     # The reason is logged and stored: the endpoint's path is the subscription's secret.
     detail = str(error).replace(path, "/[endpoint]")
@@ -185,27 +177,18 @@ class PushSender:
             "Authorization": self.authorization(endpoint_origin(message.endpoint)),
         }
         pool, path = self._pool_and_path(message.endpoint)
-        post = partial(
-            pool.urlopen,
-            "POST",
-            path,
-            body=body,
-            headers=headers,
-            timeout=urllib3.Timeout(total=timeout or self._timeout),
-            retries=False,
-            redirect=False,
-            preload_content=False,
-            assert_same_host=False,
-        )
         try:
-            try:
-                response = post()
-            except ProtocolError as error:
-                if not _closed_by_the_service(error):
-                    raise
-                # A kept-alive connection the push service had closed meanwhile (services close
-                # idle ones): urllib3 finds out only on use. Once more, on a new connection.
-                response = post()
+            response = pool.urlopen(
+                "POST",
+                path,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(total=timeout or self._timeout),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
             try:
                 answer = response.read(MAX_RESPONSE_BYTES)
                 status, reason = response.status, response.reason or ""
