@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import threading
+import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -256,6 +257,13 @@ def _now():
     return utcnow()
 
 
+def wait_until(condition, limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.005)
+
+
 class RawServer:
     """A loopback server answering each request with canned bytes (HTTP framing cases)."""
 
@@ -263,6 +271,7 @@ class RawServer:
         self.answers = list(answers)
         self.close_after = close_after
         self.connections = 0
+        self.closed = 0  # connections this server has closed
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -281,6 +290,13 @@ class RawServer:
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
 
     def _serve(self, connection):
+        try:
+            self._answer(connection)
+        finally:
+            connection.close()
+            self.closed += 1
+
+    def _answer(self, connection):
         with connection:
             reader = connection.makefile("rb")
             while True:
@@ -357,6 +373,9 @@ def test_a_connection_the_service_closed_is_replaced_once(keys):
     try:
         message = raw_message(server.origin, keys)
         assert sender.send(message).result == "delivered"
+        # Once the service has closed it (its FIN has arrived), the kept-alive connection is
+        # seen as dropped and replaced. (Sent in the instant before, a message is a "retry".)
+        wait_until(lambda: server.closed == 1)
         assert sender.send(message).result == "delivered"
         assert server.connections == 2
     finally:

@@ -35,8 +35,9 @@ def init_push(app: Flask) -> None:
         if int(config[name]) < 1:
             raise PushConfigError(f"{name} must be at least 1")
     if config["PUSH_LEASE_SECONDS"] <= 3 * config["PUSH_TIMEOUT_SECONDS"]:
-        # One message can take three timeouts (connect, read, a retry on a stale connection);
-        # the lease must outlast them or another worker would send it again meanwhile.
+        # A sending thread's batch may take two timeouts (see PushSender.send_many), plus the time
+        # to record it: the lease must outlast that with room, or another worker would send the
+        # same rows again meanwhile.
         raise PushConfigError("PUSH_LEASE_SECONDS must be more than 3 times PUSH_TIMEOUT_SECONDS")
     settings = PushSettings(
         keys=load_vapid_keys(
