@@ -1,6 +1,6 @@
 """The hand-built answers of the hot paths equal what their documented schemas would dump."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from server.models import Assignment, Client, Therapist
 from server.schemas.programs import (
@@ -50,6 +50,6 @@ def test_empty_values_match_too(make, db):
     therapist = make.therapist()
     make.client_of(therapist, "Empty")
     summary = adherence.dashboard(db.session.get(Therapist, therapist.me["therapist"]["id"]),
-                                  now=datetime.now(timezone.utc))[0]
+                                  now=datetime.now(UTC))[0]
     assert summary.last_session_at is None and summary.last_7.ratio is None
     assert adherence_summary_json(summary) == AdherenceSummarySchema().dump(summary)

@@ -16,8 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 
 from flask_migrate import upgrade
 
@@ -104,7 +103,7 @@ def main() -> int:
     phones = [
         (f"limber_session={token}", csrf, assignment) for token, csrf, assignment in seeded.phones
     ]
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     body = ('{"id": "{uuid}", "assignment_id": {assignment}, "performed_at": "' + now +
             '", "completed_items": [0, 1], "pain_before": 4, "pain_after": 3, "effort": 5, "note": "bench"}')  # fmt: skip
     results = {}
