@@ -34,7 +34,9 @@ ILLUSTRATION_CSP = (
 )
 STYLE_ELEMENT = re.compile(rb"<style>(.*?)</style>", re.S)
 # The service worker and the manifest must come from the root so their scope is the whole app.
-ROOT_FILES = ("sw.js", "manifest.webmanifest", "favicon.ico", "robots.txt")
+# robots.txt keeps search engines out: nothing here is public, and join links carry codes.
+# No favicon.ico: every page links its icon (/app/icons/icon-192.png).
+ROOT_FILES = ("sw.js", "manifest.webmanifest", "robots.txt")
 SHELL_VERSION_MARK = b"__SHELL_VERSION__"
 COMPRESSIBLE = frozenset(
     {"text/html", "text/css", "text/javascript", "application/manifest+json", "image/svg+xml"}

@@ -126,3 +126,10 @@ def test_manifest_has_what_installing_needs():
         assert (PWA / icon["src"].removeprefix("/app/")).is_file()
     html = (PWA / "index.html").read_text()
     assert 'rel="apple-touch-icon"' in html and "apple-mobile-web-app-capable" in html
+
+
+def test_robots_are_kept_out(client):
+    # Nothing here is public, and join links carry invite codes.
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).splitlines() == ["User-agent: *", "Disallow: /"]
