@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from server.push.setup import make_sender
 from server.push.worker import Worker
 from tests.support.fake_push import CONTACT, fake_push, push_app, push_make, subscribe  # noqa: F401
 from tests.support.log_scan import register_log_file
+from tests.support.waiting import wait_for
 
 
 class Clock:
@@ -289,14 +289,6 @@ def _worker_process(database_url: str, instance, lease: int) -> subprocess.Popen
         )
 
 
-def _wait_for(condition, what: str, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.02)
-
-
 def test_a_worker_killed_mid_batch_loses_nothing(
     push_app, fake_push, phone, database_url, tmp_path, clock
 ):
@@ -308,7 +300,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(
     lease = 4
     process = _worker_process(database_url, tmp_path, lease)
     try:
-        _wait_for(
+        wait_for(
             lambda: len(fake_push.messages()) >= 5 or process.poll() is not None,
             "the first deliveries",
         )
@@ -348,7 +340,7 @@ def test_flask_worker_stops_gracefully_on_sigterm(
     queue(push_app, client["id"], 3, now=clock.now)
     process = _worker_process(database_url, tmp_path, 30)
     try:
-        _wait_for(lambda: len(fake_push.messages()) == 3 or process.poll() is not None, "delivery")
+        wait_for(lambda: len(fake_push.messages()) == 3 or process.poll() is not None, "delivery")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:

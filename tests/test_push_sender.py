@@ -1,13 +1,11 @@
 """The sender adapter against the fake push service, VAPID keys and push settings."""
 
 # ruff: noqa: F811 - the fixtures imported from tests.support.fake_push are redefined as arguments
-
 import copy
 import json
 import os
 import socket
 import threading
-import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -18,6 +16,7 @@ from server.push.payloads import MAX_PLAINTEXT, build_payload, encode, fit
 from server.push.sender import PushMessage, PushSender, parse_retry_after
 from server.push.validation import EndpointPolicy, endpoint_origin, resolve_contact
 from tests.support.fake_push import CONTACT, FakePushService, fake_push, push_app  # noqa: F401
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture()
@@ -257,13 +256,6 @@ def _now():
     return utcnow()
 
 
-def wait_until(condition, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.005)
-
-
 class RawServer:
     """A loopback server answering each request with canned bytes (HTTP framing cases)."""
 
@@ -375,7 +367,7 @@ def test_a_connection_the_service_closed_is_replaced_once(keys):
         assert sender.send(message).result == "delivered"
         # Once the service has closed it (its FIN has arrived), the kept-alive connection is
         # seen as dropped and replaced. (Sent in the instant before, a message is a "retry".)
-        wait_until(lambda: server.closed == 1)
+        wait_for(lambda: server.closed == 1, "the service to close the connection", 10, 0.005)
         assert sender.send(message).result == "delivered"
         assert server.connections == 2
     finally:

@@ -31,6 +31,7 @@ from server.orm import utcnow
 from server.push import outbox
 from tests.support.fake_push import CONTACT, FakePushService
 from tests.support.log_scan import register_log_file
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.fault
 
@@ -196,14 +197,6 @@ def start_worker(number: int, url: str, instance: Path, logs: Path) -> subproces
 
 def application_name(number: int) -> str:
     return f"limber-fault-worker-{number}"
-
-
-def wait_for(condition, what: str, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_a_worker_killed_mid_batch_among_four_loses_nothing_and_doubles_only_its_own_rows(
