@@ -109,8 +109,7 @@ def signed_in_account_key() -> str:
     principal = current_principal()
     if principal is None:
         return f"address:{get_remote_address()}"
-    person = principal.therapist if principal.role == "therapist" else principal.client
-    return f"{principal.role}:{person.id}"
+    return f"{principal.role}:{principal.account_id}"
 
 
 def _password_limit() -> str:
@@ -235,8 +234,7 @@ def _log_security_event(response: Response) -> Response:
         principal = g.get("principal")
         who = "anonymous"
         if isinstance(principal, Principal):
-            person = principal.therapist if principal.role == "therapist" else principal.client
-            who = f"{principal.role} {person.id}"
+            who = f"{principal.role} {principal.account_id}"
         security_log.log(
             logging.WARNING if refused else logging.INFO,
             "%s %s answered %s to %s from %s",

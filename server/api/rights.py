@@ -41,16 +41,17 @@ def _export_doc(schema) -> dict:
     }
 
 
-def _download(body: str, mimetype: str, filename: str):
-    """A file to save, never kept by a browser cache or a proxy (it is health data)."""
-    response = current_app.response_class(body, mimetype=mimetype)
+DOWNLOAD_TYPES = {"csv": "text/csv", "json": "application/json"}
+
+
+def _download(body: str, stem: str, extension: str):
+    """A file to save, named after today, never kept by a browser cache or a proxy (it is
+    health data)."""
+    response = current_app.response_class(body, mimetype=DOWNLOAD_TYPES[extension])
+    filename = f"{stem}-{utcnow().date().isoformat()}.{extension}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _filename(stem: str, extension: str) -> str:
-    return f"{stem}-{utcnow().date().isoformat()}.{extension}"
 
 
 @blp.route("/me/audit", methods=["GET"])
@@ -74,11 +75,9 @@ def my_export(query):
     """Everything Limber holds about me as JSON, or my session logs as CSV (format=csv)."""
     client = current_client()
     if query["format"] == "csv":
-        return _download(
-            rights.client_logs_csv(client), "text/csv", _filename("limber-sessions", "csv")
-        )
+        return _download(rights.client_logs_csv(client), "limber-sessions", "csv")
     body = current_app.json.dumps(ClientExportSchema().dump(rights.client_export(client)))
-    return _download(body, "application/json", _filename("limber-my-data", "json"))
+    return _download(body, "limber-my-data", "json")
 
 
 @blp.route("/practice/export", methods=["GET"])
@@ -91,13 +90,9 @@ def practice_export(query):
     every client's session logs as CSV (format=csv). Each client's trail records it."""
     therapist = current_therapist()
     if query["format"] == "csv":
-        return _download(
-            rights.practice_logs_csv(therapist),
-            "text/csv",
-            _filename("limber-practice-sessions", "csv"),
-        )
+        return _download(rights.practice_logs_csv(therapist), "limber-practice-sessions", "csv")
     body = current_app.json.dumps(PracticeExportSchema().dump(rights.practice_export(therapist)))
-    return _download(body, "application/json", _filename("limber-practice", "json"))
+    return _download(body, "limber-practice", "json")
 
 
 @blp.route("/clients/<id:client_id>/handover", methods=["POST"])

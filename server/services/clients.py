@@ -31,10 +31,6 @@ def load_client(therapist: Therapist, client_id: int, action: str) -> Client:
 
 def list_clients(therapist: Therapist, include_archived: bool = False) -> list[Client]:
     audit.record(therapist, None, "clients.read")
-    return _list_clients(therapist, include_archived)
-
-
-def _list_clients(therapist: Therapist, include_archived: bool) -> list[Client]:
     query = select(Client).where(Client.therapist_id == therapist.id)
     if not include_archived:
         query = query.where(Client.archived_at.is_(None))

@@ -33,6 +33,11 @@ class Principal:
     def role(self) -> str:
         return "therapist" if self.therapist is not None else "client"
 
+    @property
+    def account_id(self) -> int:
+        """The therapist's or the client's id (which one `role` says)."""
+        return self.therapist.id if self.therapist is not None else self.client.id
+
 
 def idle_lifetime(role: str) -> timedelta:
     """How long a session lives without being used: short for therapists, long for phones."""
