@@ -6,8 +6,8 @@ Python's json module raises RecursionError (not ValueError) on deeply nested inp
 
 webargs reads a missing body, or one sent as another media type, as `{}`; an operation whose
 fields are all optional (PATCH) would then answer 200 to a request that said nothing. Every
-body the API reads is documented as required JSON, so its absence is a 422, unless its schema
-says `body_optional = True` (and its operation `@blp.arguments(..., required=False)`).
+body the API reads is documented as required JSON, so its absence is a 422, unless its operation
+says `@blp.arguments(..., required=False)` (which marks its schema `body_optional`: ApiBlueprint).
 """
 
 from __future__ import annotations

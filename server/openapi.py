@@ -52,6 +52,15 @@ class LimberApi(Api):
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = SafeJSONParser()
 
+    def arguments(self, schema, *, location="json", required=True, **kwargs):
+        """As flask-smorest's, and `required=False` on a body also lets the parser accept none
+        (it refuses a missing body otherwise: server/json_input.py), so the one declaration
+        says it for the documentation and the behaviour alike."""
+        if location == "json" and not required:
+            schema = schema() if isinstance(schema, type) else schema
+            schema.body_optional = True
+        return super().arguments(schema, location=location, required=required, **kwargs)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_method_doc)

@@ -127,9 +127,6 @@ class HandoverSchema(StrictSchema):
 
 
 class AccountDeleteSchema(StrictSchema):
-    # A client deletes their account with no body at all (see server/json_input.py).
-    body_optional = True
-
     password = ma.fields.String(
         validate=validate.Length(min=1, max=256), load_only=True,
         metadata={"description": "Therapists only: the current password"},
